@@ -1,0 +1,810 @@
+//! The agent's state machine: observers and listeners feed one `Agent`, which
+//! owns every metric of the current page view and flushes changed ones.
+
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use js_sys::Array;
+use vitals_core::MetricName;
+use vitals_core::beacon::{
+    AttrValue, BeaconHeader, MetricReport, metric_id, page_view_id, write_beacon,
+};
+use vitals_core::cls::Cls;
+use vitals_core::inp::{EventEntry, InteractionCounter, InteractionManager};
+use vitals_core::tti;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::dom::selector;
+use crate::sys::{
+    call, date_now, double_raf, entries_by_type, func, g, get, global, is_hidden, is_prerendering,
+    items, listen_forever, now, num, num0, object, random, set, string, timeout, timeout_fn,
+};
+
+/// `durationThreshold` for `event` entries (web-vitals' default).
+const EVENT_DURATION_THRESHOLD: f64 = 40.0;
+/// Give up on TTI after this much page time (ms).
+const TTI_GIVE_UP_MS: f64 = 600_000.0;
+/// Most resource / long-task intervals kept for TTI.
+const MAX_INTERVALS: usize = 1000;
+
+struct Config {
+    site: String,
+    endpoint: String,
+    sample_rate: f64,
+    release: Option<String>,
+    route: Option<String>,
+}
+
+/// One metric instance of the page view.
+struct Slot {
+    id: String,
+    /// Current value; < 0 while unknown.
+    value: f64,
+    /// Last value sent; NaN before the first send.
+    sent: f64,
+    /// Whether the value may be sent (LCP once final, CLS/INP once hidden).
+    ready: bool,
+    attr: Vec<(&'static str, AttrValue)>,
+}
+
+impl Slot {
+    fn new(initial: f64) -> Slot {
+        Slot {
+            id: metric_id(date_now(), random()),
+            value: initial,
+            sent: f64::NAN,
+            ready: false,
+            attr: Vec::new(),
+        }
+    }
+}
+
+struct Agent {
+    /// Self-reference, for callbacks created from inside a method.
+    me: Weak<RefCell<Agent>>,
+    cfg: Config,
+    page_view: String,
+    seq: u32,
+    nav_type: &'static str,
+    slots: [Slot; 8],
+    activation: f64,
+    first_hidden: f64,
+    /// FCP entry `startTime` (not activation-adjusted); NaN until seen.
+    fcp: f64,
+    cls: Cls,
+    cls_started: bool,
+    inp: InteractionManager,
+    counter: InteractionCounter,
+    count_base: f64,
+    lcp_final: bool,
+    lcp_url: String,
+    fid_done: bool,
+    long_tasks: Vec<(f64, f64)>,
+    requests: Vec<(f64, f64)>,
+    tti_done: bool,
+    /// Observers, for `takeRecords()` before a flush.
+    observers: Vec<(Kind, JsValue)>,
+    noop: JsValue,
+    /// The TTI re-check timer callback (one function, re-armed).
+    tti_cb: JsValue,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Paint,
+    Lcp,
+    Shift,
+    FirstInput,
+    Event,
+    LongTask,
+    Resource,
+}
+
+impl Kind {
+    fn entry_type(self) -> &'static str {
+        match self {
+            Kind::Paint => "paint",
+            Kind::Lcp => "largest-contentful-paint",
+            Kind::Shift => "layout-shift",
+            Kind::FirstInput => "first-input",
+            Kind::Event => "event",
+            Kind::LongTask => "longtask",
+            Kind::Resource => "resource",
+        }
+    }
+}
+
+/// The agent, shared by every callback (no global: each closure holds a clone).
+type St = Rc<RefCell<Agent>>;
+
+/// Runs `f` on the agent; does nothing if it is already borrowed (a re-entrant
+/// callback is dropped rather than panicking).
+fn with(st: &St, f: impl FnOnce(&mut Agent)) {
+    if let Ok(mut a) = st.try_borrow_mut() {
+        f(&mut a);
+    }
+}
+
+fn slot_mut(a: &mut Agent, m: MetricName) -> &mut Slot {
+    &mut a.slots[m as usize]
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// Set by the first `start` call: the agent runs once per document.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+pub fn start(config: &JsValue) {
+    if STARTED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let (Some(site), Some(endpoint)) = (
+        non_empty(string(config, "site")),
+        non_empty(string(config, "endpoint")),
+    ) else {
+        return;
+    };
+    let rate = num(config, "sampleRate");
+    let sample_rate = if rate.is_nan() { 1.0 } else { rate.min(1.0) };
+    // Sampled once per page view (a bfcache restore keeps the decision).
+    if sample_rate <= 0.0 || random() >= sample_rate {
+        return;
+    }
+    if get(config, "respectPrivacy").as_bool() == Some(true) {
+        let nav = g("navigator");
+        if get(&nav, "globalPrivacyControl").as_bool() == Some(true)
+            || string(&nav, "doNotTrack").as_deref() == Some("1")
+        {
+            return;
+        }
+    }
+    let cfg = Config {
+        site,
+        endpoint,
+        sample_rate,
+        release: non_empty(string(config, "release")),
+        route: non_empty(string(config, "route")),
+    };
+    let st: St = Rc::new_cyclic(|me| {
+        RefCell::new(Agent {
+            me: me.clone(),
+            cfg,
+            page_view: page_view_id(random),
+            seq: 0,
+            nav_type: "navigate",
+            slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
+            activation: 0.0,
+            first_hidden: f64::INFINITY,
+            fcp: f64::NAN,
+            cls: Cls::new(),
+            cls_started: false,
+            inp: InteractionManager::new(),
+            counter: InteractionCounter::default(),
+            count_base: 0.0,
+            lcp_final: false,
+            lcp_url: String::new(),
+            fid_done: false,
+            long_tasks: Vec::new(),
+            requests: Vec::new(),
+            tti_done: false,
+            observers: Vec::new(),
+            noop: func(Box::new(|_| {})),
+            tti_cb: JsValue::UNDEFINED,
+        })
+    });
+
+    let w = global();
+    let doc = g("document");
+    // Page-lifetime listeners (window, capture, so they run before the page's own).
+    let s = st.clone();
+    listen_forever(&w, "visibilitychange", move |e| {
+        if is_hidden() {
+            let t = num(&e, "timeStamp");
+            with(&s, |a| {
+                if a.first_hidden == f64::INFINITY {
+                    a.first_hidden = if t.is_finite() { t } else { now() };
+                }
+                a.final_flush();
+            });
+        }
+    });
+    let s = st.clone();
+    listen_forever(&w, "pagehide", move |_| with(&s, Agent::final_flush));
+    let s = st.clone();
+    listen_forever(&w, "pageshow", move |e| {
+        if get(&e, "persisted").as_bool() == Some(true) {
+            let t = num(&e, "timeStamp");
+            restore(&s, if t.is_finite() { t } else { now() });
+        }
+    });
+    for ty in ["keydown", "click"] {
+        let s = st.clone();
+        listen_forever(&w, ty, move |e| {
+            if get(&e, "isTrusted").as_bool() == Some(true) {
+                with(&s, |a| {
+                    if !a.lcp_final {
+                        a.drain(Some(Kind::Lcp));
+                        a.finalize_lcp();
+                    }
+                });
+            }
+        });
+    }
+
+    if is_prerendering() {
+        let mut once = Some(st);
+        listen_forever(&doc, "prerenderingchange", move |_| {
+            if let Some(st) = once.take() {
+                activated(&st);
+            }
+        });
+    } else {
+        activated(&st);
+    }
+}
+
+/// Setup that waits for prerender activation (web-vitals "whenActivated").
+fn activated(st: &St) {
+    with(st, |a| {
+        let nav = nav_entry();
+        a.activation = num0(&nav, "activationStart");
+        a.nav_type = navigation_type(&nav);
+        a.first_hidden = initial_first_hidden(a.activation);
+        for kind in [
+            Kind::Paint,
+            Kind::Lcp,
+            Kind::FirstInput,
+            Kind::LongTask,
+            Kind::Resource,
+        ] {
+            a.observe(kind);
+        }
+        // INP needs Event Timing with interaction ids (web-vitals' support check).
+        let proto = get(&g("PerformanceEventTiming"), "prototype");
+        if proto.is_object()
+            && js_sys::Reflect::has(&proto, &JsValue::from_str("interactionId")).unwrap_or(false)
+        {
+            a.observe(Kind::Event);
+        }
+    });
+    // TTFB (and the TTI search) start one task after `load`.
+    let s = st.clone();
+    let after_load = move || timeout(0.0, move || with(&s, Agent::on_loaded));
+    if string(&g("document"), "readyState").as_deref() == Some("complete") {
+        after_load();
+    } else {
+        let mut once = Some(after_load);
+        listen_forever(&global(), "load", move |_| {
+            if let Some(f) = once.take() {
+                f();
+            }
+        });
+    }
+}
+
+/// The first navigation entry, if it is valid (metrics-spec §1.5), else `undefined`.
+fn nav_entry() -> JsValue {
+    let nav = entries_by_type("navigation")
+        .into_iter()
+        .next()
+        .unwrap_or(JsValue::UNDEFINED);
+    let rs = num(&nav, "responseStart");
+    if rs > 0.0 && rs < now() {
+        nav
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// metrics-spec §1.4.
+fn navigation_type(nav: &JsValue) -> &'static str {
+    if nav.is_undefined() {
+        return "navigate";
+    }
+    if is_prerendering() || num0(nav, "activationStart") > 0.0 {
+        return "prerender";
+    }
+    if get(&g("document"), "wasDiscarded").as_bool() == Some(true) {
+        return "restore";
+    }
+    match string(nav, "type").as_deref() {
+        Some("reload") => "reload",
+        Some("back_forward") => "back-forward",
+        _ => "navigate",
+    }
+}
+
+/// metrics-spec §1.6: a `visibility-state` entry, else "hidden now" → 0.
+fn initial_first_hidden(activation: f64) -> f64 {
+    for e in entries_by_type("visibility-state") {
+        let t = num(&e, "startTime");
+        if string(&e, "name").as_deref() == Some("hidden") && t >= activation {
+            return t;
+        }
+    }
+    if is_hidden() && !is_prerendering() {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+fn supported(ty: &str) -> bool {
+    let types = get(&g("PerformanceObserver"), "supportedEntryTypes");
+    types
+        .dyn_ref::<Array>()
+        .is_some_and(|a| a.includes(&JsValue::from_str(ty), 0))
+}
+
+fn on_entries(st: &St, kind: Kind, list: &JsValue) {
+    let entries = items(&call(list, "getEntries", &[]));
+    with(st, |a| a.handle(kind, &entries));
+}
+
+/// A bfcache restore: a new page view (metrics-spec §1.7).
+fn restore(st: &St, ts: f64) {
+    with(st, |a| {
+        a.page_view = page_view_id(random);
+        a.seq = 0;
+        a.nav_type = "back-forward-cache";
+        a.slots = [-1.0, -1.0, -1.0, 0.0, -1.0, -1.0, 0.0, -1.0].map(Slot::new);
+        slot_mut(a, MetricName::Ttfb).ready = true;
+        a.cls = Cls::new();
+        a.cls_started = true;
+        a.inp.clear();
+        a.counter.clear();
+        a.count_base = num0(&g("performance"), "interactionCount");
+        a.lcp_final = true;
+        a.fid_done = true;
+        a.tti_done = true;
+    });
+    let s = st.clone();
+    double_raf(move || {
+        let v = (now() - ts).max(0.0);
+        with(&s, |a| {
+            for m in [MetricName::Fcp, MetricName::Lcp] {
+                let s = slot_mut(a, m);
+                s.value = v;
+                s.ready = true;
+            }
+        });
+    });
+    let s = st.clone();
+    timeout(0.0, move || {
+        let h = is_hidden();
+        with(&s, |a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
+    });
+}
+
+/// Next TTI check.
+impl Agent {
+    /// Arms the next TTI check.
+    fn schedule_tti(&mut self, ms: f64) {
+        if self.tti_cb.is_undefined() {
+            let me = self.me.clone();
+            self.tti_cb = func(Box::new(move |_| {
+                if let Some(st) = me.upgrade() {
+                    with(&st, Agent::check_tti);
+                }
+            }));
+        }
+        timeout_fn(ms, &self.tti_cb);
+    }
+
+    /// Creates a buffered observer for `kind` if the browser supports it.
+    fn observe(&mut self, kind: Kind) {
+        let ty = kind.entry_type();
+        if !supported(ty) || self.observers.iter().any(|(k, _)| *k == kind) {
+            return;
+        }
+        let Some(st) = self.me.upgrade() else {
+            return;
+        };
+        let cb = func(Box::new(move |list| on_entries(&st, kind, &list)));
+        let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
+            return;
+        };
+        let Ok(obs) = js_sys::Reflect::construct(&ctor, &Array::of1(&cb)) else {
+            return;
+        };
+        let init = object();
+        set(&init, "type", &JsValue::from_str(ty));
+        set(&init, "buffered", &JsValue::TRUE);
+        if kind == Kind::Event {
+            set(
+                &init,
+                "durationThreshold",
+                &JsValue::from_f64(EVENT_DURATION_THRESHOLD),
+            );
+        }
+        call(&obs, "observe", &[&init]);
+        self.observers.push((kind, obs));
+    }
+
+    /// Processes pending entries (`takeRecords()`) of one or all observers.
+    fn drain(&mut self, only: Option<Kind>) {
+        let pending: Vec<(Kind, Vec<JsValue>)> = self
+            .observers
+            .iter()
+            .filter(|(k, _)| only.is_none_or(|o| o == *k))
+            .map(|(k, o)| (*k, items(&call(o, "takeRecords", &[]))))
+            .collect();
+        for (kind, entries) in pending {
+            self.handle(kind, &entries);
+        }
+    }
+
+    fn handle(&mut self, kind: Kind, entries: &[JsValue]) {
+        for e in entries {
+            let start = num(e, "startTime");
+            if !start.is_finite() {
+                continue;
+            }
+            match kind {
+                Kind::Paint => self.on_paint(e, start),
+                Kind::Lcp => self.on_lcp(e, start),
+                Kind::Shift => self.on_shift(e, start),
+                Kind::FirstInput => {
+                    self.on_first_input(e, start);
+                    self.on_event(e, start);
+                }
+                Kind::Event => self.on_event(e, start),
+                Kind::LongTask => {
+                    let d = num0(e, "duration");
+                    if self.long_tasks.len() < MAX_INTERVALS {
+                        self.long_tasks.push((start, start + d));
+                    }
+                }
+                Kind::Resource => {
+                    let fetch = num0(e, "fetchStart");
+                    let end = num0(e, "responseEnd");
+                    if end > 0.0 && self.requests.len() < MAX_INTERVALS {
+                        self.requests
+                            .push((if fetch > 0.0 { fetch } else { start }, end));
+                    }
+                }
+            }
+        }
+        if matches!(kind, Kind::Event | Kind::FirstInput) {
+            self.update_inp();
+        }
+    }
+
+    fn on_paint(&mut self, e: &JsValue, start: f64) {
+        if !self.fcp.is_nan() || string(e, "name").as_deref() != Some("first-contentful-paint") {
+            return;
+        }
+        if start >= self.first_hidden {
+            // Hidden before first paint: no FCP, and so no CLS (metrics-spec §4, §6).
+            self.fcp = f64::INFINITY;
+            return;
+        }
+        self.fcp = start;
+        let v = (start - self.activation).max(0.0);
+        let s = slot_mut(self, MetricName::Fcp);
+        s.value = v;
+        s.ready = true;
+        // CLS starts after FCP (web-vitals: "to match CrUX").
+        self.cls_started = true;
+        slot_mut(self, MetricName::Cls).value = 0.0;
+        self.observe(Kind::Shift);
+    }
+
+    fn on_lcp(&mut self, e: &JsValue, start: f64) {
+        if self.lcp_final || start >= self.first_hidden {
+            return;
+        }
+        let mut target = selector(&get(e, "element"));
+        if target.is_empty()
+            && let Some(id) = non_empty(string(e, "id"))
+        {
+            target = String::from("#") + &id;
+        }
+        self.lcp_url = string(e, "url").unwrap_or_default();
+        let v = (start - self.activation).max(0.0);
+        let s = slot_mut(self, MetricName::Lcp);
+        s.value = v;
+        s.attr.clear();
+        if !target.is_empty() {
+            s.attr.push(("target", AttrValue::Str(target)));
+        }
+    }
+
+    /// LCP is final at the first trusted key/click or when hidden (metrics-spec §5).
+    fn finalize_lcp(&mut self) {
+        if self.lcp_final {
+            return;
+        }
+        self.lcp_final = true;
+        let value = self.slots[MetricName::Lcp as usize].value;
+        if value < 0.0 {
+            return;
+        }
+        // Phases (metrics-spec §9.3): ttfb, resource load delay/duration, render delay.
+        let nav = nav_entry();
+        let ttfb = (num0(&nav, "responseStart") - self.activation)
+            .max(0.0)
+            .min(value);
+        let (mut req_start, mut resp_end) = (ttfb, ttfb);
+        let url = core::mem::take(&mut self.lcp_url);
+        if !url.is_empty()
+            && let Some(r) = entries_by_type("resource")
+                .into_iter()
+                .find(|r| string(r, "name").as_deref() == Some(&url))
+        {
+            let rs = num0(&r, "requestStart");
+            let rs = if rs > 0.0 { rs } else { num0(&r, "startTime") };
+            req_start = ttfb.max(rs - self.activation).min(value);
+            resp_end = value.min(req_start.max(num0(&r, "responseEnd") - self.activation));
+        }
+        let s = slot_mut(self, MetricName::Lcp);
+        if !url.is_empty() {
+            s.attr.push(("url", AttrValue::Str(url)));
+        }
+        s.attr.push(("ttfb", AttrValue::Num(ttfb)));
+        s.attr
+            .push(("load_delay", AttrValue::Num(req_start - ttfb)));
+        s.attr
+            .push(("load_duration", AttrValue::Num(resp_end - req_start)));
+        s.attr
+            .push(("render_delay", AttrValue::Num(value - resp_end)));
+        s.ready = true;
+    }
+
+    fn on_shift(&mut self, e: &JsValue, start: f64) {
+        if !self.cls_started {
+            return;
+        }
+        let recent = get(e, "hadRecentInput").as_bool() == Some(true);
+        let changed = self.cls.add(start, num(e, "value"), recent, || {
+            // First source whose node is an Element, else the first source.
+            let sources = items(&get(e, "sources"));
+            let node = sources
+                .iter()
+                .map(|s| get(s, "node"))
+                .find(|n| num(n, "nodeType") == 1.0)
+                .or_else(|| sources.first().map(|s| get(s, "node")))
+                .unwrap_or(JsValue::NULL);
+            selector(&node)
+        });
+        if changed {
+            let value = self.cls.value();
+            let attr = self
+                .cls
+                .largest_shift()
+                .map(|l| {
+                    let mut v = Vec::with_capacity(2);
+                    if !l.target.is_empty() {
+                        v.push(("target", AttrValue::Str(l.target.clone())));
+                    }
+                    v.push(("time", AttrValue::Num(l.time)));
+                    v
+                })
+                .unwrap_or_default();
+            let s = slot_mut(self, MetricName::Cls);
+            s.value = value;
+            s.attr = attr;
+        }
+    }
+
+    fn on_first_input(&mut self, e: &JsValue, start: f64) {
+        if self.fid_done {
+            return;
+        }
+        self.fid_done = true;
+        if start >= self.first_hidden {
+            return;
+        }
+        let delay = (num(e, "processingStart") - start).max(0.0);
+        if !delay.is_finite() {
+            return;
+        }
+        let target = selector(&get(e, "target"));
+        let ty = string(e, "name").unwrap_or_default();
+        let s = slot_mut(self, MetricName::Fid);
+        s.value = delay;
+        s.ready = true;
+        if !target.is_empty() {
+            s.attr.push(("target", AttrValue::Str(target)));
+        }
+        s.attr.push(("event_type", AttrValue::Str(ty)));
+    }
+
+    fn on_event(&mut self, e: &JsValue, start: f64) {
+        let id = num0(e, "interactionId");
+        let id = if id >= 1.0 { id as u64 } else { 0 };
+        self.counter.observe(id);
+        let duration = num(e, "duration");
+        // Every entry joins a frame (attribution); only candidates get a selector.
+        let target = if self.inp.would_consider(id, duration) {
+            selector(&get(e, "target"))
+        } else {
+            String::new()
+        };
+        self.inp.add(EventEntry {
+            interaction_id: id,
+            start,
+            duration,
+            processing_start: num0(e, "processingStart"),
+            processing_end: num0(e, "processingEnd"),
+            name: string(e, "name").unwrap_or_default(),
+            target,
+        });
+    }
+
+    fn update_inp(&mut self) {
+        let total = num(&g("performance"), "interactionCount");
+        let count = if total.is_finite() {
+            (total - self.count_base).max(0.0) as u64
+        } else {
+            self.counter.count()
+        };
+        let Some(c) = self.inp.candidate(count) else {
+            return;
+        };
+        let latency = c.latency;
+        let b = self.inp.breakdown(c);
+        let s = slot_mut(self, MetricName::Inp);
+        if s.value == latency {
+            return;
+        }
+        s.value = latency;
+        s.attr.clear();
+        if !b.target.is_empty() {
+            s.attr.push(("target", AttrValue::Str(b.target)));
+        }
+        s.attr.push(("event_type", AttrValue::Str(b.event_type)));
+        s.attr.push(("input_delay", AttrValue::Num(b.input_delay)));
+        s.attr.push(("processing", AttrValue::Num(b.processing)));
+        s.attr
+            .push(("presentation", AttrValue::Num(b.presentation)));
+    }
+
+    /// One task after `load`: TTFB, then the TTI search.
+    fn on_loaded(&mut self) {
+        let nav = nav_entry();
+        if !nav.is_undefined() && self.nav_type != "back-forward-cache" {
+            let v = (num0(&nav, "responseStart") - self.activation).max(0.0);
+            let s = slot_mut(self, MetricName::Ttfb);
+            if s.value < 0.0 {
+                s.value = v;
+                s.ready = true;
+            }
+        }
+        if supported("longtask") {
+            self.schedule_tti(0.0);
+        }
+    }
+
+    /// tti-polyfill decision (metrics-spec §10.2), re-armed until it resolves.
+    fn check_tti(&mut self) {
+        if self.tti_done {
+            return;
+        }
+        let t_now = now();
+        // A field heuristic only for pages that stay visible: a hidden page
+        // throttles timers and long tasks, and its TTI would be meaningless.
+        if self.first_hidden.is_finite()
+            || self.fcp == f64::INFINITY
+            || t_now.is_nan()
+            || t_now >= TTI_GIVE_UP_MS
+        {
+            self.tti_done = true;
+            return;
+        }
+        if self.fcp.is_nan() {
+            self.schedule_tti(1000.0);
+            return;
+        }
+        self.drain(None);
+        let nav = nav_entry();
+        let mut completed = self.requests.clone();
+        let nav_end = num0(&nav, "responseEnd");
+        if nav_end > 0.0 {
+            completed.push((0.0, nav_end));
+        }
+        let busy = tti::last_known_network_busy(&[], &completed, t_now);
+        // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
+        let min_value = self.fcp.max(num0(&nav, "domContentLoadedEventEnd"));
+        match tti::decide(self.fcp, min_value, busy, t_now, &self.long_tasks) {
+            Some(t) => {
+                self.tti_done = true;
+                let tbt = tti::total_blocking_time(&self.long_tasks, self.fcp, t);
+                let v = (t - self.activation).max(0.0);
+                let s = slot_mut(self, MetricName::Tti);
+                s.value = v;
+                s.ready = true;
+                let s = slot_mut(self, MetricName::Tbt);
+                s.value = tbt;
+                s.ready = true;
+                // Send now, so TTI is not lost if the page lives on for long.
+                self.flush();
+            }
+            None => {
+                let last_task = self.long_tasks.iter().map(|t| t.1).fold(self.fcp, f64::max);
+                let next =
+                    (busy.max(last_task) + tti::QUIET_WINDOW_MS - t_now).clamp(1000.0, 10_000.0);
+                self.schedule_tti(next);
+            }
+        }
+    }
+
+    /// Page hidden or unloading: finalise and send everything reportable.
+    fn final_flush(&mut self) {
+        self.drain(None);
+        self.update_inp();
+        self.finalize_lcp();
+        if self.cls_started {
+            slot_mut(self, MetricName::Cls).ready = true;
+        }
+        slot_mut(self, MetricName::Inp).ready = true;
+        self.flush();
+    }
+
+    /// Sends every ready metric whose value changed since it was last sent.
+    fn flush(&mut self) {
+        let mut reports = Vec::new();
+        for (m, s) in MetricName::ALL.into_iter().zip(self.slots.iter()) {
+            if s.ready && s.value >= 0.0 && s.value != s.sent {
+                let prev = if s.sent.is_nan() { 0.0 } else { s.sent };
+                reports.push(MetricReport {
+                    name: m,
+                    id: &s.id,
+                    value: s.value,
+                    delta: s.value - prev,
+                    attribution: &s.attr,
+                });
+            }
+        }
+        if reports.is_empty() {
+            return;
+        }
+        let href = string(&g("location"), "href").unwrap_or_default();
+        let connection = string(&get(&g("navigator"), "connection"), "effectiveType");
+        let header = BeaconHeader {
+            site: &self.cfg.site,
+            page_view_id: &self.page_view,
+            seq: self.seq,
+            url: &href,
+            navigation_type: self.nav_type,
+            sample_rate: self.cfg.sample_rate,
+            sent_at: date_now(),
+            release: self.cfg.release.as_deref(),
+            route: self.cfg.route.as_deref(),
+            connection: connection.as_deref(),
+        };
+        let Some(body) = write_beacon(&header, &reports) else {
+            return;
+        };
+        send(&self.cfg.endpoint, &body, &self.noop);
+        self.seq += 1;
+        for s in &mut self.slots {
+            if s.ready && s.value >= 0.0 {
+                s.sent = s.value;
+            }
+        }
+    }
+}
+
+/// `sendBeacon` (text/plain), else a keepalive `fetch` whose rejection is swallowed.
+fn send(url: &str, body: &str, noop: &JsValue) {
+    let url = JsValue::from_str(url);
+    let body = JsValue::from_str(body);
+    if call(&g("navigator"), "sendBeacon", &[&url, &body]).as_bool() == Some(true) {
+        return;
+    }
+    let init = object();
+    set(&init, "method", &JsValue::from_str("POST"));
+    set(&init, "body", &body);
+    set(&init, "keepalive", &JsValue::TRUE);
+    set(&init, "credentials", &JsValue::from_str("omit"));
+    let p = call(&global(), "fetch", &[&url, &init]);
+    call(&p, "catch", &[noop]);
+}

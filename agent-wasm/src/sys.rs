@@ -1,0 +1,176 @@
+//! Exception-safe access to browser APIs.
+//!
+//! Everything goes through `Reflect` (whose bindings catch JS exceptions), so a
+//! missing API, a throwing getter or a page that monkey-patched a global yields
+//! `undefined` instead of an exception thrown into the page. web-sys lacks the
+//! LCP / layout-shift / event-timing entry types anyway (toolchain.md pitfall 4).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// `o[k]`, or `undefined` if `o` is not an object or the getter throws.
+#[inline(never)]
+pub fn get(o: &JsValue, k: &str) -> JsValue {
+    if !o.is_object() && !o.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `o[k]` as a number, NaN if absent or not a number.
+#[inline(never)]
+pub fn num(o: &JsValue, k: &str) -> f64 {
+    get(o, k).as_f64().unwrap_or(f64::NAN)
+}
+
+/// `o[k]` as a number, 0 if absent, not a number or not finite.
+pub fn num0(o: &JsValue, k: &str) -> f64 {
+    let v = num(o, k);
+    if v.is_finite() { v } else { 0.0 }
+}
+
+/// `o[k]` if it is a string.
+#[inline(never)]
+pub fn string(o: &JsValue, k: &str) -> Option<String> {
+    get(o, k).as_string()
+}
+
+/// Sets `o[k] = v`, ignoring failures.
+#[inline(never)]
+pub fn set(o: &JsValue, k: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(k), v);
+}
+
+/// A fresh plain object.
+pub fn object() -> JsValue {
+    Object::new().into()
+}
+
+/// `o[method](...args)`, or `undefined` if it is not a function or throws.
+#[inline(never)]
+pub fn call(o: &JsValue, method: &str, args: &[&JsValue]) -> JsValue {
+    let Ok(f) = get(o, method).dyn_into::<Function>() else {
+        return JsValue::UNDEFINED;
+    };
+    let a = Array::new();
+    for v in args {
+        a.push(v);
+    }
+    Reflect::apply(&f, o, &a).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The global object (`window`).
+pub fn global() -> JsValue {
+    js_sys::global().into()
+}
+
+/// `globalThis[k]`.
+#[inline(never)]
+pub fn g(k: &str) -> JsValue {
+    get(&global(), k)
+}
+
+/// `performance.now()`, NaN without it.
+pub fn now() -> f64 {
+    call(&g("performance"), "now", &[])
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+/// `Date.now()`.
+pub fn date_now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// `Math.random()`.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Items of an array-like value (empty if it is not an array).
+#[inline(never)]
+pub fn items(v: &JsValue) -> Vec<JsValue> {
+    match v.dyn_ref::<Array>() {
+        Some(a) => a.iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// `performance.getEntriesByType(t)`.
+pub fn entries_by_type(t: &str) -> Vec<JsValue> {
+    items(&call(
+        &g("performance"),
+        "getEntriesByType",
+        &[&JsValue::from_str(t)],
+    ))
+}
+
+/// `target.addEventListener(type, f, capture)`.
+pub fn listen(target: &JsValue, ty: &str, f: &JsValue, capture: bool) {
+    call(
+        target,
+        "addEventListener",
+        &[&JsValue::from_str(ty), f, &JsValue::from_bool(capture)],
+    );
+}
+
+/// Wraps `f` as a JS function owned by JS. Every callback of the agent has
+/// this one type: each distinct closure type costs about 1 KB of bindgen glue.
+#[inline(never)]
+pub fn func(f: Box<dyn FnMut(JsValue)>) -> JsValue {
+    Closure::wrap(f).into_js_value()
+}
+
+/// A listener that lives as long as the page (the agent never unregisters).
+pub fn listen_forever(target: &JsValue, ty: &str, f: impl FnMut(JsValue) + 'static) {
+    listen(target, ty, &func(Box::new(f)), true);
+}
+
+/// A function that runs `f` on its first call only.
+fn once(f: impl FnOnce() + 'static) -> JsValue {
+    let mut f = Some(f);
+    func(Box::new(move |_| {
+        if let Some(f) = f.take() {
+            f();
+        }
+    }))
+}
+
+/// `setTimeout(f, ms)`.
+pub fn timeout(ms: f64, f: impl FnOnce() + 'static) {
+    timeout_fn(ms, &once(f));
+}
+
+/// `setTimeout(f, ms)` for an existing JS function.
+pub fn timeout_fn(ms: f64, f: &JsValue) {
+    call(&global(), "setTimeout", &[f, &JsValue::from_f64(ms)]);
+}
+
+/// Runs `f` after two animation frames (falls back to a timer).
+pub fn double_raf(f: impl FnOnce() + 'static) {
+    let w = global();
+    if !get(&w, "requestAnimationFrame").is_function() {
+        timeout(32.0, f);
+        return;
+    }
+    let inner = once(f);
+    let outer = once(move || {
+        call(&global(), "requestAnimationFrame", &[&inner]);
+    });
+    call(&w, "requestAnimationFrame", &[&outer]);
+}
+
+/// `document.visibilityState === 'hidden'`.
+pub fn is_hidden() -> bool {
+    string(&g("document"), "visibilityState").as_deref() == Some("hidden")
+}
+
+/// `document.prerendering === true`.
+pub fn is_prerendering() -> bool {
+    get(&g("document"), "prerendering").as_bool() == Some(true)
+}

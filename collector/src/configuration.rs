@@ -1,0 +1,209 @@
+//! The one typed configuration. Every limit is a field with a documented
+//! default; each can be set by a command-line flag or an environment variable.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::domain::SiteKey;
+
+#[derive(Args, Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    #[arg(long, env = "STRRAY_BIND", default_value = "127.0.0.1:8787")]
+    pub bind: String,
+
+    /// `postgres://…` for PostgreSQL or `sqlite://path` for the embedded store.
+    /// Unset: embedded SQLite at `strray.db` in the working directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory holding the built agent (`manifest.json`, `agent.js`, `agent-*.wasm`).
+    #[arg(long, env = "STRRAY_AGENT_DIR", default_value = "target/agent-dist")]
+    pub agent_dir: PathBuf,
+
+    /// Known sites and their allowed page origins: `key=origin|origin,key2=*`.
+    /// Unset: any well-formed site key and any origin is accepted (development mode).
+    #[arg(long, env = "STRRAY_SITES")]
+    pub sites: Option<String>,
+
+    /// Largest accepted beacon body in bytes (larger → 413). The browser's
+    /// keepalive budget is 64 KiB for the whole page, so real beacons are far smaller.
+    #[arg(long, env = "STRRAY_MAX_BODY_BYTES", default_value_t = 32 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Most metrics in one beacon (more → 422).
+    #[arg(long, env = "STRRAY_MAX_METRICS_PER_BEACON", default_value_t = 32)]
+    pub max_metrics_per_beacon: usize,
+
+    /// Capacity of the in-memory ingest queue, in beacons; full → 503.
+    #[arg(long, env = "STRRAY_QUEUE_CAPACITY", default_value_t = 10_000)]
+    pub queue_capacity: usize,
+
+    /// Rows written per batch at most.
+    #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 1_000)]
+    pub batch_rows: usize,
+
+    /// Longest a queued beacon waits before its batch is written, in milliseconds.
+    #[arg(long, env = "STRRAY_BATCH_INTERVAL_MS", default_value_t = 200)]
+    pub batch_interval_ms: u64,
+
+    /// On SIGTERM, how long to keep draining the queue into the database, in seconds.
+    #[arg(long, env = "STRRAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
+    /// Request header carrying the visitor's country, set by a trusted proxy/CDN
+    /// (e.g. `CF-IPCountry`). Unset: country is not recorded.
+    #[arg(long, env = "STRRAY_COUNTRY_HEADER")]
+    pub country_header: Option<String>,
+
+    /// Fewest samples a metric needs before the budget verdict judges it.
+    #[arg(long, env = "STRRAY_MIN_SAMPLES", default_value_t = 20)]
+    pub min_samples: u64,
+
+    /// Default evaluation window of the verdict, in hours.
+    #[arg(long, env = "STRRAY_WINDOW_HOURS", default_value_t = 24 * 7)]
+    pub window_hours: u32,
+
+    /// Number of HTTP worker threads (0 = one per core).
+    #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            s: Settings,
+        }
+        // Defaults live in the attributes above only; parse an empty command line
+        // with no environment influence to get them.
+        let w = <Wrapper as clap::Parser>::try_parse_from(["collector"]);
+        match w {
+            Ok(w) => w.s,
+            Err(e) => panic!("built-in defaults must parse: {e}"),
+        }
+    }
+}
+
+impl Settings {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| "sqlite://strray.db".to_string())
+    }
+
+    pub fn batch_interval(&self) -> Duration {
+        Duration::from_millis(self.batch_interval_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Parses `sites` into the allow-list. `Ok(None)` = open (development) mode.
+    pub fn site_policy(&self) -> Result<SitePolicy, String> {
+        let Some(raw) = self.sites.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(SitePolicy::Open);
+        };
+        let mut sites = HashMap::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, origins) = item.split_once('=').unwrap_or((item, "*"));
+            let key = SiteKey::parse(key.trim()).map_err(|e| format!("STRRAY_SITES: {e}"))?;
+            let origins: Vec<String> = origins
+                .split('|')
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect();
+            let allowed = if origins.iter().any(|o| o == "*") {
+                AllowedOrigins::Any
+            } else {
+                AllowedOrigins::List(origins)
+            };
+            sites.insert(key.as_str().to_string(), allowed);
+        }
+        Ok(SitePolicy::Listed(sites))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum AllowedOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub enum SitePolicy {
+    /// Any site key, any origin: for local development and the demo.
+    Open,
+    Listed(HashMap<String, AllowedOrigins>),
+}
+
+/// Why a beacon's site/origin pair is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SiteRefusal {
+    UnknownSite,
+    OriginNotAllowed,
+}
+
+impl SitePolicy {
+    /// `origin` is the request's `Origin` header, absent for same-origin or
+    /// non-browser senders. A listed origin set requires the header.
+    pub fn check(&self, site: &str, origin: Option<&str>) -> Result<(), SiteRefusal> {
+        match self {
+            SitePolicy::Open => Ok(()),
+            SitePolicy::Listed(map) => match map.get(site) {
+                None => Err(SiteRefusal::UnknownSite),
+                Some(AllowedOrigins::Any) => Ok(()),
+                Some(AllowedOrigins::List(list)) => {
+                    let origin = origin.map(|o| o.trim_end_matches('/').to_ascii_lowercase());
+                    match origin {
+                        Some(o) if list.contains(&o) => Ok(()),
+                        _ => Err(SiteRefusal::OriginNotAllowed),
+                    }
+                }
+            },
+        }
+    }
+
+    pub fn is_known(&self, site: &str) -> bool {
+        match self {
+            SitePolicy::Open => true,
+            SitePolicy::Listed(map) => map.contains_key(site),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_sites_check_origin_and_key() {
+        let s = Settings {
+            sites: Some("demo=http://localhost:8080|https://Example.com/,open=*".into()),
+            ..Settings::default()
+        };
+        let p = s.site_policy().unwrap();
+        assert_eq!(p.check("demo", Some("http://localhost:8080")), Ok(()));
+        assert_eq!(p.check("demo", Some("https://example.com")), Ok(()));
+        assert_eq!(
+            p.check("demo", Some("https://evil.test")),
+            Err(SiteRefusal::OriginNotAllowed)
+        );
+        assert_eq!(p.check("demo", None), Err(SiteRefusal::OriginNotAllowed));
+        assert_eq!(p.check("open", Some("https://any.test")), Ok(()));
+        assert_eq!(p.check("nope", None), Err(SiteRefusal::UnknownSite));
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let s = Settings::default();
+        assert_eq!(s.max_body_bytes, 32 * 1024);
+        assert_eq!(s.min_samples, 20);
+        assert!(matches!(s.site_policy(), Ok(SitePolicy::Open)));
+    }
+}

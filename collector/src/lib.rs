@@ -1,0 +1,17 @@
+//! StrRay Vitals collector.
+//!
+//! Request path of a beacon: `routes::ingest` (size → content type → site and
+//! origin → parse into `domain::Beacon`) → `ingest::IngestQueue` (bounded) →
+//! batch writer → `storage::Store` (PostgreSQL or SQLite). The verdict reads
+//! samples back through `storage` and judges them with pure code in `budget`.
+
+pub mod budget;
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod ingest;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod verdict;

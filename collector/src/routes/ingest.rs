@@ -1,0 +1,210 @@
+//! `POST /v1/ingest?site=KEY`: the beacon endpoint.
+//!
+//! Cheap checks first, in this order: body size (413), content type (415),
+//! site key and `Origin` (403), then parse and validate (400 / 422). Accepted
+//! beacons are queued (202); a full queue answers 503 with `Retry-After`.
+//! Every answer carries CORS headers so agents can read and back off.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::Utc;
+use futures_util::StreamExt;
+
+use crate::configuration::SiteRefusal;
+use crate::domain::{Beacon, BeaconError, classify_user_agent, normalise_route, parse_beacon};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::storage::MetricRow;
+
+#[derive(serde::Deserialize)]
+pub struct IngestQuery {
+    site: Option<String>,
+}
+
+pub async fn ingest(
+    req: HttpRequest,
+    query: web::Query<IngestQuery>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let origin = header_str(req.headers(), header::ORIGIN);
+    let result = accept(&req, query.into_inner(), payload, &state, origin.as_deref()).await;
+    let mut resp = match result {
+        Ok(()) => HttpResponse::Accepted().finish(),
+        Err(e) => {
+            count_refusal(&state, &e);
+            e.error_response()
+        }
+    };
+    add_cors(resp.headers_mut(), origin.as_deref());
+    resp
+}
+
+/// CORS preflight. Beacons sent as `text/plain` need none; `application/json`
+/// from fetch does.
+pub async fn preflight(req: HttpRequest) -> HttpResponse {
+    let origin = header_str(req.headers(), header::ORIGIN);
+    let mut resp = HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .finish();
+    add_cors(resp.headers_mut(), origin.as_deref());
+    resp
+}
+
+fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
+    // Echo the origin (never credentials): the site/origin policy is enforced
+    // on the POST itself, where a refusal is a 403 the agent can see.
+    let value = origin.unwrap_or("*");
+    if let Ok(v) = header::HeaderValue::from_str(value) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    h.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static("Retry-After"),
+    );
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn count_refusal(state: &AppState, e: &ApiError) {
+    let s = &state.queue.stats;
+    let c = match e {
+        ApiError::PayloadTooLarge { .. } => &s.beacons_too_large,
+        ApiError::UnsupportedMediaType => &s.beacons_bad_content_type,
+        ApiError::Malformed(_) => &s.beacons_invalid_malformed,
+        ApiError::Invalid(_) => &s.beacons_invalid_content,
+        ApiError::UnknownSite | ApiError::OriginNotAllowed => &s.beacons_forbidden,
+        _ => return, // shed is counted by the queue itself
+    };
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn accept(
+    req: &HttpRequest,
+    query: IngestQuery,
+    mut payload: web::Payload,
+    state: &AppState,
+    origin: Option<&str>,
+) -> Result<(), ApiError> {
+    let limit = state.settings.max_body_bytes;
+    // 1. Size: refuse by declared length before reading anything.
+    let declared =
+        header_str(req.headers(), header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    // 2. Content type: what sendBeacon (text/plain) and fetch (JSON) send.
+    let ctype = header_str(req.headers(), header::CONTENT_TYPE).unwrap_or_default();
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "text/plain" && mime != "application/json" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    // 3. Site and origin, from the query string, before parsing the body.
+    if let Some(site) = query.site.as_deref() {
+        check_site(state, site, origin)?;
+    }
+    // Read the body, enforcing the size limit on what actually arrives.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    // 4. Parse and validate.
+    let beacon =
+        parse_beacon(&body, state.settings.max_metrics_per_beacon).map_err(|e| match e {
+            BeaconError::Malformed(m) => ApiError::Malformed(m),
+            e @ BeaconError::Invalid { .. } => ApiError::Invalid(e.to_string()),
+        })?;
+    match query.site.as_deref() {
+        Some(q) if q != beacon.site.as_str() => {
+            return Err(ApiError::Invalid(
+                "site: does not match the site in the URL".into(),
+            ));
+        }
+        Some(_) => {}
+        None => check_site(state, beacon.site.as_str(), origin)?,
+    }
+    if beacon.dropped_fields > 0 {
+        state
+            .queue
+            .stats
+            .optional_fields_dropped
+            .fetch_add(u64::from(beacon.dropped_fields), Ordering::Relaxed);
+    }
+    let rows = to_rows(&beacon, req, state);
+    state
+        .queue
+        .try_enqueue(rows)
+        .map_err(|_| ApiError::Overloaded)
+}
+
+fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), ApiError> {
+    state.policy.check(site, origin).map_err(|r| match r {
+        SiteRefusal::UnknownSite => ApiError::UnknownSite,
+        SiteRefusal::OriginNotAllowed => ApiError::OriginNotAllowed,
+    })
+}
+
+/// Derives the stored dimensions. The client's IP is never read.
+fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
+    let received_at = Utc::now();
+    let ua = header_str(req.headers(), header::USER_AGENT).unwrap_or_default();
+    let client = classify_user_agent(&ua);
+    let country = state
+        .settings
+        .country_header
+        .as_deref()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase);
+    let route = b.route.clone().unwrap_or_else(|| normalise_route(&b.path));
+    b.metrics
+        .iter()
+        .map(|m| MetricRow {
+            site: b.site.as_str().to_string(),
+            page_view_id: b.page_view_id.clone(),
+            metric_id: m.id.clone(),
+            name: m.name.as_str().to_string(),
+            value: m.value,
+            delta: m.delta,
+            // Recomputed here: the client's rating is not trusted.
+            rating: m.name.rate(m.value).as_str().to_string(),
+            navigation_type: m.navigation_type.as_str().to_string(),
+            url: b.url.clone(),
+            path: b.path.clone(),
+            route: route.clone(),
+            sample_rate: b.sample_rate,
+            release: b.release.clone(),
+            connection: b.connection.clone(),
+            form_factor: client.form_factor.as_str().to_string(),
+            browser: client.browser.clone(),
+            engine: client.engine.to_string(),
+            country: country.clone(),
+            attribution: m
+                .attribution
+                .as_ref()
+                .map(|a| serde_json::Value::Object(a.clone()).to_string()),
+            seq: i32::try_from(b.seq).unwrap_or(i32::MAX),
+            received_at,
+        })
+        .collect()
+}

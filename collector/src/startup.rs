@@ -1,0 +1,137 @@
+//! Builds the application: store → migrations → writer → HTTP server. Tests
+//! reuse `Application::build` with port 0 and read the real port back.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::budget::Budget;
+use crate::configuration::{Settings, SitePolicy};
+use crate::ingest::{IngestQueue, IngestStats, WriterConfig, WriterHandle, spawn_writer};
+use crate::routes::{self, agent::AgentAssets};
+use crate::storage::Store;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub store: Store,
+    pub queue: IngestQueue,
+    pub policy: SitePolicy,
+    pub settings: Settings,
+    pub budget: Budget,
+    pub agent: Arc<AgentAssets>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    writer: WriterHandle,
+    store: Store,
+    stats: Arc<IngestStats>,
+    grace: std::time::Duration,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url()).await?;
+        store.migrate().await?;
+        Self::build_with_store(settings, store)
+    }
+
+    pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+        let policy = settings.site_policy().map_err(anyhow::Error::msg)?;
+        if matches!(policy, SitePolicy::Open) {
+            tracing::warn!("STRRAY_SITES is not set: accepting every site key from every origin");
+        }
+        let stats = Arc::new(IngestStats::default());
+        let (queue, writer) = spawn_writer(
+            store.clone(),
+            WriterConfig {
+                capacity: settings.queue_capacity,
+                batch_rows: settings.batch_rows,
+                batch_interval: settings.batch_interval(),
+            },
+            stats.clone(),
+        );
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let agent = Arc::new(AgentAssets::load(&settings.agent_dir));
+        let grace = settings.shutdown_grace();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            queue,
+            policy,
+            budget: Budget::default_with_min_samples(settings.min_samples),
+            settings,
+            agent,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(tracing_actix())
+                .route("/", web::get().to(routes::dashboard::index))
+                .route("/sites/{site}", web::get().to(routes::dashboard::site))
+                .route("/healthz", web::get().to(routes::health::healthz))
+                .route("/readyz", web::get().to(routes::health::readyz))
+                .route("/metrics", web::get().to(routes::health::metrics))
+                .route("/v1/agent.js", web::get().to(routes::agent::loader))
+                .route(
+                    "/v1/{file:agent-[0-9a-f]+\\.wasm}",
+                    web::get().to(routes::agent::wasm),
+                )
+                .route("/v1/ingest", web::post().to(routes::ingest::ingest))
+                .route(
+                    "/v1/ingest",
+                    web::method(actix_web::http::Method::OPTIONS).to(routes::ingest::preflight),
+                )
+                .route(
+                    "/v1/sites/{site}/verdict",
+                    web::get().to(routes::sites::verdict),
+                )
+                .route(
+                    "/v1/sites/{site}/metrics",
+                    web::get().to(routes::sites::recent),
+                )
+        })
+        .listen(listener)?
+        // Stop accepting and finish in-flight requests within the grace period;
+        // the queue is drained after that (see `run_until_stopped`).
+        .shutdown_timeout(grace.as_secs().max(1));
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            writer,
+            store,
+            stats,
+            grace,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stats(&self) -> Arc<IngestStats> {
+        self.stats.clone()
+    }
+
+    /// Runs until SIGTERM/SIGINT (handled by actix), then drains the queue.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        let left = self.writer.drain(self.grace).await;
+        tracing::info!(rows_not_written = left, "collector stopped");
+        self.store.close().await;
+        result?;
+        Ok(())
+    }
+}
+
+fn tracing_actix() -> actix_web::middleware::Logger {
+    // One access-log line per request, without query strings (they may carry site keys only, but keep logs lean).
+    actix_web::middleware::Logger::new("%r %s %b %Dms").log_target("strray::access")
+}

@@ -1,0 +1,272 @@
+//! Storage: PostgreSQL for production, embedded SQLite as the zero-setup default.
+//! One small instrumented function per statement, per backend; both backends
+//! pass the same tests (tests/api/storage.rs).
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+mod postgres;
+mod sqlite;
+
+/// One stored metric: a beacon's metric plus the dimensions derived at ingest.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MetricRow {
+    pub site: String,
+    pub page_view_id: String,
+    pub metric_id: String,
+    pub name: String,
+    pub value: f64,
+    pub delta: f64,
+    pub rating: String,
+    pub navigation_type: String,
+    pub url: String,
+    pub path: String,
+    pub route: String,
+    pub sample_rate: f64,
+    pub release: Option<String>,
+    pub connection: Option<String>,
+    pub form_factor: String,
+    pub browser: String,
+    pub engine: String,
+    pub country: Option<String>,
+    /// JSON object text.
+    pub attribution: Option<String>,
+    pub seq: i32,
+    pub received_at: DateTime<Utc>,
+}
+
+/// One value for percentile computation, with its weight (1 / sample rate).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub value: f64,
+    pub weight: f64,
+}
+
+/// Filters for sample queries.
+#[derive(Clone, Debug, Default)]
+pub struct SampleQuery<'a> {
+    pub site: &'a str,
+    pub metric: &'a str,
+    /// Only pages whose path starts with this prefix.
+    pub path_prefix: Option<&'a str>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl Store {
+    /// Connects to `postgres://…` or `sqlite://path` (created if missing).
+    #[tracing::instrument(skip(url))]
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_lazy(url)?;
+            Ok(Store::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                // WAL lets the dashboard read while the writer writes.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:")
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+            Store::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration is applied.
+    #[tracing::instrument(skip(self))]
+    pub async fn is_ready(&self) -> bool {
+        let expected = match self {
+            Store::Postgres(_) => sqlx::migrate!("../migrations/postgres").iter().count(),
+            Store::Sqlite(_) => sqlx::migrate!("../migrations/sqlite").iter().count(),
+        } as i64;
+        let q = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+        let applied: Result<i64, sqlx::Error> = match self {
+            Store::Postgres(p) => sqlx::query(q).fetch_one(p).await.and_then(|r| r.try_get(0)),
+            Store::Sqlite(p) => sqlx::query(q).fetch_one(p).await.and_then(|r| r.try_get(0)),
+        };
+        matches!(applied, Ok(n) if n >= expected)
+    }
+
+    /// Upserts rows; a re-sent metric replaces the stored one only when its
+    /// beacon sequence number is newer. Rows must be unique per key (see `dedupe`).
+    #[tracing::instrument(skip(self, rows), fields(rows = rows.len()))]
+    pub async fn insert_metrics(&self, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Postgres(p) => postgres::insert_metrics(p, rows).await,
+            Store::Sqlite(p) => sqlite::insert_metrics(p, rows).await,
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn samples(&self, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::samples(p, q).await,
+            Store::Sqlite(p) => sqlite::samples(p, q).await,
+        }
+    }
+
+    /// The most recently received metrics of a site, newest first.
+    #[tracing::instrument(skip(self))]
+    pub async fn recent_metrics(
+        &self,
+        site: &str,
+        limit: i64,
+    ) -> Result<Vec<MetricRow>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::recent_metrics(p, site, limit).await,
+            Store::Sqlite(p) => sqlite::recent_metrics(p, site, limit).await,
+        }
+    }
+
+    /// Sites with stored data, alphabetically.
+    #[tracing::instrument(skip(self))]
+    pub async fn sites(&self) -> Result<Vec<String>, sqlx::Error> {
+        let q = "SELECT DISTINCT site FROM metric ORDER BY site LIMIT 1000";
+        match self {
+            Store::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
+            Store::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Postgres(p) => p.close().await,
+            Store::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// Keeps one row per (site, page view, metric id): the one with the highest
+/// sequence number, the later one on ties. A batch upsert must not touch a row twice.
+pub fn dedupe(rows: &mut Vec<MetricRow>) {
+    let mut latest: std::collections::HashMap<(String, String, String), usize> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let key = (r.site.clone(), r.page_view_id.clone(), r.metric_id.clone());
+        match latest.get(&key) {
+            Some(&j) if rows[j].seq > r.seq => {}
+            _ => {
+                latest.insert(key, i);
+            }
+        }
+    }
+    if latest.len() == rows.len() {
+        return;
+    }
+    let keep: std::collections::HashSet<usize> = latest.into_values().collect();
+    let mut i = 0;
+    rows.retain(|_| {
+        let k = keep.contains(&i);
+        i += 1;
+        k
+    });
+}
+
+/// A `metric` row as both backends return it (times as epoch milliseconds).
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    site: String,
+    page_view_id: String,
+    metric_id: String,
+    name: String,
+    value: f64,
+    delta: f64,
+    rating: String,
+    navigation_type: String,
+    url: String,
+    path: String,
+    route: String,
+    sample_rate: f64,
+    release: Option<String>,
+    connection: Option<String>,
+    form_factor: String,
+    browser: String,
+    engine: String,
+    country: Option<String>,
+    attribution: Option<String>,
+    seq: i32,
+    received_at_ms: i64,
+}
+
+impl From<StoredRow> for MetricRow {
+    fn from(r: StoredRow) -> Self {
+        MetricRow {
+            site: r.site,
+            page_view_id: r.page_view_id,
+            metric_id: r.metric_id,
+            name: r.name,
+            value: r.value,
+            delta: r.delta,
+            rating: r.rating,
+            navigation_type: r.navigation_type,
+            url: r.url,
+            path: r.path,
+            route: r.route,
+            sample_rate: r.sample_rate,
+            release: r.release,
+            connection: r.connection,
+            form_factor: r.form_factor,
+            browser: r.browser,
+            engine: r.engine,
+            country: r.country,
+            attribution: r.attribution,
+            seq: r.seq,
+            received_at: Utc
+                .timestamp_millis_opt(r.received_at_ms)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` prefix pattern.
+fn like_prefix(prefix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}

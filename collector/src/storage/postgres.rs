@@ -1,0 +1,95 @@
+use sqlx::Row;
+use sqlx::postgres::PgPool;
+
+use super::{MetricRow, Sample, SampleQuery, StoredRow, like_prefix};
+
+/// One multi-row statement per batch: arrays bound once, unnested server-side.
+pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
+    fn col<T: Clone>(rows: &[MetricRow], f: impl Fn(&MetricRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    sqlx::query(
+        "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating, \
+            navigation_type, url, path, route, sample_rate, release, connection, form_factor, \
+            browser, engine, country, attribution, seq, received_at)
+         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
+                     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+                     $19::text[], $20::int4[], $21::timestamptz[])
+              AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra)
+         ON CONFLICT ON CONSTRAINT metric_instance DO UPDATE SET
+            value = EXCLUDED.value, delta = EXCLUDED.delta, rating = EXCLUDED.rating,
+            attribution = EXCLUDED.attribution, seq = EXCLUDED.seq,
+            received_at = EXCLUDED.received_at, url = EXCLUDED.url
+         WHERE metric.seq < EXCLUDED.seq",
+    )
+    .bind(col(rows, |r| r.site.clone()))
+    .bind(col(rows, |r| r.page_view_id.clone()))
+    .bind(col(rows, |r| r.metric_id.clone()))
+    .bind(col(rows, |r| r.name.clone()))
+    .bind(col(rows, |r| r.value))
+    .bind(col(rows, |r| r.delta))
+    .bind(col(rows, |r| r.rating.clone()))
+    .bind(col(rows, |r| r.navigation_type.clone()))
+    .bind(col(rows, |r| r.url.clone()))
+    .bind(col(rows, |r| r.path.clone()))
+    .bind(col(rows, |r| r.route.clone()))
+    .bind(col(rows, |r| r.sample_rate))
+    .bind(col(rows, |r| r.release.clone()))
+    .bind(col(rows, |r| r.connection.clone()))
+    .bind(col(rows, |r| r.form_factor.clone()))
+    .bind(col(rows, |r| r.browser.clone()))
+    .bind(col(rows, |r| r.engine.clone()))
+    .bind(col(rows, |r| r.country.clone()))
+    .bind(col(rows, |r| r.attribution.clone()))
+    .bind(col(rows, |r| r.seq))
+    .bind(col(rows, |r| r.received_at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT value, 1.0 / sample_rate AS weight FROM metric
+         WHERE site = $1 AND name = $2
+           AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
+           AND ($4::timestamptz IS NULL OR received_at >= $4)
+           AND ($5::timestamptz IS NULL OR received_at < $5)",
+    )
+    .bind(q.site)
+    .bind(q.metric)
+    .bind(q.path_prefix.map(like_prefix))
+    .bind(q.since)
+    .bind(q.until)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Sample {
+                value: r.try_get("value")?,
+                weight: r.try_get("weight")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn recent_metrics(
+    pool: &PgPool,
+    site: &str,
+    limit: i64,
+) -> Result<Vec<MetricRow>, sqlx::Error> {
+    let rows: Vec<StoredRow> = sqlx::query_as(
+        "SELECT site, page_view_id, metric_id, name, value, delta, rating, navigation_type, url,
+                path, route, sample_rate, release, connection, form_factor, browser, engine,
+                country, attribution::text AS attribution, seq,
+                (EXTRACT(EPOCH FROM received_at) * 1000)::int8 AS received_at_ms
+         FROM metric WHERE site = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+    )
+    .bind(site)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(MetricRow::from).collect())
+}

@@ -1,0 +1,90 @@
+use sqlx::Row;
+use sqlx::sqlite::SqlitePool;
+
+use super::{MetricRow, Sample, SampleQuery, StoredRow, like_prefix};
+
+/// SQLite has no array binds; one prepared statement per row inside a single
+/// transaction is as fast here and keeps the batch all-or-nothing.
+pub async fn insert_metrics(pool: &SqlitePool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating,
+                navigation_type, url, path, route, sample_rate, release, connection, form_factor,
+                browser, engine, country, attribution, seq, received_at_ms)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+             ON CONFLICT (site, page_view_id, metric_id) DO UPDATE SET
+                value = excluded.value, delta = excluded.delta, rating = excluded.rating,
+                attribution = excluded.attribution, seq = excluded.seq,
+                received_at_ms = excluded.received_at_ms, url = excluded.url
+             WHERE metric.seq < excluded.seq",
+        )
+        .bind(&r.site)
+        .bind(&r.page_view_id)
+        .bind(&r.metric_id)
+        .bind(&r.name)
+        .bind(r.value)
+        .bind(r.delta)
+        .bind(&r.rating)
+        .bind(&r.navigation_type)
+        .bind(&r.url)
+        .bind(&r.path)
+        .bind(&r.route)
+        .bind(r.sample_rate)
+        .bind(&r.release)
+        .bind(&r.connection)
+        .bind(&r.form_factor)
+        .bind(&r.browser)
+        .bind(&r.engine)
+        .bind(&r.country)
+        .bind(&r.attribution)
+        .bind(r.seq)
+        .bind(r.received_at.timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+pub async fn samples(pool: &SqlitePool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT value, 1.0 / sample_rate AS weight FROM metric
+         WHERE site = ?1 AND name = ?2
+           AND (?3 IS NULL OR path LIKE ?3 ESCAPE '\\')
+           AND (?4 IS NULL OR received_at_ms >= ?4)
+           AND (?5 IS NULL OR received_at_ms < ?5)",
+    )
+    .bind(q.site)
+    .bind(q.metric)
+    .bind(q.path_prefix.map(like_prefix))
+    .bind(q.since.map(|t| t.timestamp_millis()))
+    .bind(q.until.map(|t| t.timestamp_millis()))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Sample {
+                value: r.try_get("value")?,
+                weight: r.try_get("weight")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn recent_metrics(
+    pool: &SqlitePool,
+    site: &str,
+    limit: i64,
+) -> Result<Vec<MetricRow>, sqlx::Error> {
+    let rows: Vec<StoredRow> = sqlx::query_as(
+        "SELECT site, page_view_id, metric_id, name, value, delta, rating, navigation_type, url,
+                path, route, sample_rate, release, connection, form_factor, browser, engine,
+                country, attribution, seq, received_at_ms
+         FROM metric WHERE site = ? ORDER BY received_at_ms DESC, id DESC LIMIT ?",
+    )
+    .bind(site)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(MetricRow::from).collect())
+}

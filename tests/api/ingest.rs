@@ -1,0 +1,183 @@
+use integration_tests::{BACKENDS, beacon, spawn_app, spawn_app_with};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_valid_beacon_is_accepted_and_stored_with_derived_dimensions() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let resp = app.post_beacon(&beacon("shop", "pv0000000001")).await;
+        assert_eq!(resp.status().as_u16(), 202, "{backend:?}");
+        assert_eq!(
+            resp.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some("*")
+        );
+        let rows = app.wait_for_rows("shop", 3).await;
+        assert_eq!(rows.len(), 3, "{backend:?}");
+        let lcp = rows.iter().find(|r| r.name == "LCP").expect("LCP row");
+        assert_eq!(lcp.value, 1650.0);
+        assert_eq!(lcp.rating, "good");
+        assert_eq!(lcp.url, "https://shop.example/products/12345?ref=home");
+        assert_eq!(lcp.path, "/products/12345");
+        assert_eq!(lcp.route, "/products/:id");
+        assert_eq!(lcp.form_factor, "desktop");
+        assert_eq!(lcp.engine, "Blink");
+        assert_eq!(lcp.release.as_deref(), Some("v1.0.0"));
+        let attribution: serde_json::Value =
+            serde_json::from_str(lcp.attribution.as_deref().expect("attribution")).unwrap();
+        assert_eq!(attribution["target"], "html>body>img#hero");
+        let cls = rows.iter().find(|r| r.name == "CLS").expect("CLS row");
+        assert_eq!(cls.rating, "needs-improvement", "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_client_rating_is_recomputed_not_trusted() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut b = beacon("shop", "pv0000000002");
+        b["metrics"] = json!([{"name": "LCP", "id": "v1-9-9", "value": 5000.0, "rating": "good"}]);
+        assert_eq!(app.post_beacon(&b).await.status().as_u16(), 202);
+        let rows = app.wait_for_rows("shop", 1).await;
+        assert_eq!(rows[0].rating, "poor", "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_resent_metric_keeps_only_its_latest_value() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut b = beacon("shop", "pv0000000003");
+        b["metrics"] = json!([{"name": "CLS", "id": "v1-5-5", "value": 0.05}]);
+        assert_eq!(app.post_beacon(&b).await.status().as_u16(), 202);
+        app.wait_for_rows("shop", 1).await;
+
+        b["seq"] = json!(1);
+        b["metrics"] = json!([{"name": "CLS", "id": "v1-5-5", "value": 0.3, "delta": 0.25}]);
+        assert_eq!(app.post_beacon(&b).await.status().as_u16(), 202);
+        // A stale re-send (older sequence number) arriving late must not win.
+        b["seq"] = json!(0);
+        b["metrics"] = json!([{"name": "CLS", "id": "v1-5-5", "value": 0.05}]);
+        assert_eq!(app.post_beacon(&b).await.status().as_u16(), 202);
+
+        for _ in 0..100 {
+            if app.store.recent_metrics("shop", 10).await.unwrap()[0].value == 0.3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let rows = app.store.recent_metrics("shop", 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{backend:?}: one row per metric instance");
+        assert_eq!(rows[0].value, 0.3, "{backend:?}: latest value wins");
+        assert_eq!(rows[0].seq, 1);
+    }
+}
+
+#[tokio::test]
+async fn listed_sites_accept_only_their_origins() {
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, |s| {
+            s.sites = Some("shop=https://shop.example".into());
+        })
+        .await;
+        let body = beacon("shop", "pv0000000004").to_string().into_bytes();
+        let ok = app
+            .post_raw(body.clone(), "text/plain", Some("https://shop.example"))
+            .await;
+        assert_eq!(ok.status().as_u16(), 202);
+        let bad = app
+            .post_raw(body.clone(), "text/plain", Some("https://evil.example"))
+            .await;
+        assert_eq!(bad.status().as_u16(), 403);
+        let err: serde_json::Value = bad.json().await.unwrap();
+        assert_eq!(err["error"], "origin_not_allowed");
+        let other = beacon("other", "pv0000000005").to_string().into_bytes();
+        let unknown = app
+            .post_raw(other, "text/plain", Some("https://shop.example"))
+            .await;
+        assert_eq!(unknown.status().as_u16(), 403);
+        app.wait_for_rows("shop", 3).await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(
+            app.row_count().await,
+            3,
+            "{backend:?}: only the allowed beacon stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn preflight_allows_json_posts_from_pages() {
+    let app = spawn_app(integration_tests::Backend::Sqlite).await;
+    let resp = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/ingest", app.address),
+        )
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://shop.example");
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_counters_are_exposed() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let ready = app
+            .client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status().as_u16(), 200, "{backend:?}");
+        app.post_beacon(&beacon("shop", "pv0000000006")).await;
+        app.post_raw(b"{".to_vec(), "text/plain", None).await;
+        app.wait_for_rows("shop", 3).await;
+        let text = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("strray_beacons_total{outcome=\"accepted\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("strray_beacons_total{outcome=\"invalid_malformed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("strray_metric_rows_total{stage=\"stored\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("strray_metric_rows_total{stage=\"dropped\"} 0"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! API tests: a live collector on port 0 over a fresh database, for each backend.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod agent_assets;
+mod bad_input;
+mod ingest;
+mod verdict;

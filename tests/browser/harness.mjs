@@ -1,0 +1,155 @@
+// Shared browser-test harness: a real collector binary on a fresh PostgreSQL
+// database, a static "customer site" on another origin, and Debian's Chromium
+// driven by playwright-core. Nothing is mocked.
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFile, mkdtemp } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '..', '..');
+export const artifacts = path.join(here, 'artifacts');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run the browser tests through \`cargo xtask test\``);
+  return v;
+}
+
+/** A fresh database on the test PostgreSQL server (psql from postgresql-client). */
+function freshDatabase() {
+  const admin = need('DATABASE_URL');
+  const name = `b_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`], { stdio: 'inherit' });
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts the real collector binary; resolves once /readyz answers 200. */
+export async function startCollector(env = {}) {
+  const port = await freePort();
+  const databaseUrl = freshDatabase();
+  const child = spawn(need('COLLECTOR_BIN'), [], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      STRRAY_BIND: `127.0.0.1:${port}`,
+      STRRAY_AGENT_DIR: need('STRRAY_AGENT_DIR'),
+      STRRAY_BATCH_INTERVAL_MS: '20',
+      STRRAY_MIN_SAMPLES: '1',
+      RUST_LOG: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${origin}/readyz`);
+      if (r.ok) break;
+    } catch {}
+    await sleep(50);
+  }
+  return {
+    origin,
+    databaseUrl,
+    async metrics(site) {
+      const r = await fetch(`${origin}/v1/sites/${site}/metrics?limit=1000`);
+      if (!r.ok) throw new Error(`metrics: ${r.status}`);
+      return r.json();
+    },
+    /** Polls until `predicate(rows)` holds or the timeout passes; returns the rows. */
+    async waitFor(site, predicate, timeoutMs = 10000) {
+      const end = Date.now() + timeoutMs;
+      let rows = [];
+      while (Date.now() < end) {
+        rows = await this.metrics(site);
+        if (predicate(rows)) return rows;
+        await sleep(100);
+      }
+      return rows;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+const types = { '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.js': 'text/javascript', '.css': 'text/css' };
+
+/**
+ * The customer's site: serves tests/browser/pages and web-demo. `?delay=ms`
+ * delays a response; `{{COLLECTOR_ORIGIN}}` and `{{SITE}}` in HTML are filled in.
+ */
+export async function startSite(collectorOrigin) {
+  const dirs = [path.join(here, 'pages'), path.join(root, 'web-demo')];
+  const beacons = [];
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const delay = Number(url.searchParams.get('delay') || 0);
+    if (delay) await sleep(Math.min(delay, 10000));
+    let rel = url.pathname === '/' ? '/index.html' : url.pathname;
+    if (rel.includes('..')) { res.writeHead(400).end(); return; }
+    for (const d of dirs) {
+      const f = path.join(d, rel);
+      if (existsSync(f)) {
+        let body = await readFile(f);
+        const type = types[path.extname(f)] || 'application/octet-stream';
+        if (type.startsWith('text/html')) {
+          body = body.toString('utf8')
+            .replaceAll('{{COLLECTOR_ORIGIN}}', collectorOrigin)
+            .replaceAll('{{SITE}}', url.searchParams.get('site') || 'demo');
+        }
+        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+        return;
+      }
+    }
+    res.writeHead(404).end('not found');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    // "localhost" vs the collector's 127.0.0.1: a different origin, as in production.
+    origin: `http://localhost:${port}`,
+    beacons,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+export async function launchBrowser() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
+  return chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+export function uniqueSite(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function ensureArtifacts() {
+  mkdirSync(artifacts, { recursive: true });
+  return artifacts;
+}

@@ -1,0 +1,323 @@
+//! Builds the agent: cargo (wasm32, profile `wasm`) → in-process bindgen
+//! (no-modules target, so it runs as a classic `<script async>`) → wasm-opt
+//! (npm binaryen) → content-hashed wasm + one-IIFE loader (`agent.js`, minified
+//! with npm esbuild) + `manifest.json`, all in `target/agent-dist/`.
+//!
+//! Needs: `rustup target add wasm32-unknown-unknown` and `npm ci` (binaryen and
+//! esbuild under `node_modules/.bin`). Sizes are printed with `gzip -9` and
+//! `brotli -q 11` when those CLIs are on PATH.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// Output of a build: the files the collector serves.
+pub struct AgentDist {
+    pub dir: PathBuf,
+    pub loader: PathBuf,
+    pub wasm: PathBuf,
+}
+
+/// wasm + loader, brotli -q 11, must stay at or below this (bytes). The product
+/// goal is ≤ 8 KB; this gate catches regressions such as a serde or `format!`
+/// creeping into the agent.
+pub const BROTLI_BUDGET_BYTES: u64 = 20_000;
+
+/// Flags wasm-opt needs for rustc's wasm32 output once the target-features
+/// section is gone (toolchain.md pitfall 2).
+const WASM_OPT_FLAGS: &[&str] = &[
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--strip-debug",
+    "--strip-producers",
+    "--strip-target-features",
+];
+
+const DEFAULT_ENDPOINT_PATH: &str = "/v1/ingest";
+
+pub fn build() -> Result<AgentDist> {
+    let root = crate::root();
+    let target_dir = target_dir(&root);
+    let wasm_opt = root.join("node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        bail!(
+            "{} not found: run `npm ci` in {} first",
+            wasm_opt.display(),
+            root.display()
+        );
+    }
+
+    // 1. cargo build (cdylib, profile wasm: opt-level z, fat LTO, panic abort).
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--profile",
+            "wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "agent-wasm",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    // Keep machine paths out of the binary, so sizes match across machines.
+    if let Some(flags) = remap_flags(&root) {
+        cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
+    }
+    crate::run(&mut cmd).context(
+        "building agent-wasm for wasm32 failed (is the target installed? `rustup target add wasm32-unknown-unknown`)",
+    )?;
+    let raw = target_dir.join("wasm32-unknown-unknown/wasm/agent_wasm.wasm");
+
+    // 2. bindgen, in process (same version as the wasm-bindgen crate, pinned with `=`).
+    let bindgen_dir = target_dir.join("agent-bindgen");
+    if bindgen_dir.exists() {
+        fs::remove_dir_all(&bindgen_dir)
+            .with_context(|| format!("cleaning {}", bindgen_dir.display()))?;
+    }
+    let mut bg = wasm_bindgen_cli_support::Bindgen::new();
+    bg.input_path(&raw)
+        .typescript(false)
+        .omit_default_module_path(true);
+    bg.no_modules(true)?;
+    bg.generate(&bindgen_dir).context("wasm-bindgen failed")?;
+    let glue =
+        fs::read_to_string(bindgen_dir.join("agent_wasm.js")).context("reading bindgen glue")?;
+
+    // 3. wasm-opt.
+    let opt = bindgen_dir.join("agent.opt.wasm");
+    crate::run(
+        Command::new(&wasm_opt)
+            .args(WASM_OPT_FLAGS)
+            .arg(bindgen_dir.join("agent_wasm_bg.wasm"))
+            .arg("-o")
+            .arg(&opt),
+    )
+    .context("wasm-opt failed (run `npm ci` to install binaryen)")?;
+    let wasm_bytes = fs::read(&opt)?;
+
+    // 4. dist: hashed wasm, loader, manifest.
+    let dir = root.join("target/agent-dist");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("cleaning {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir)?;
+    let wasm_name = format!("agent-{}.wasm", &hex_hash(&wasm_bytes)[..10]);
+    let wasm = dir.join(&wasm_name);
+    fs::write(&wasm, &wasm_bytes)?;
+
+    let loader_src = loader_source(&glue, &wasm_name);
+    let loader_js = minify(&root, &loader_src)?;
+    let loader = dir.join("agent.js");
+    fs::write(&loader, loader_js)?;
+    fs::write(
+        dir.join("manifest.json"),
+        format!("{{\n  \"loader\": \"agent.js\",\n  \"wasm\": \"{wasm_name}\"\n}}\n"),
+    )?;
+
+    let dist = AgentDist { dir, loader, wasm };
+    check_budget(&dist)?;
+    Ok(dist)
+}
+
+pub fn print_sizes(dist: &AgentDist) -> Result<()> {
+    println!("agent dist: {}", dist.dir.display());
+    println!("{:<28} {:>8} {:>8} {:>8}", "file", "raw", "gzip", "brotli");
+    let mut total = [0u64; 3];
+    for path in [&dist.wasm, &dist.loader] {
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let raw = bytes.len() as u64;
+        let gz = compressed_len("gzip", &["-9", "-c"], &bytes);
+        let br = compressed_len("brotli", &["-q", "11", "-c"], &bytes);
+        total[0] += raw;
+        total[1] += gz.unwrap_or(0);
+        total[2] += br.unwrap_or(0);
+        println!(
+            "{:<28} {:>8} {:>8} {:>8}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+            raw,
+            show(gz),
+            show(br)
+        );
+    }
+    println!(
+        "{:<28} {:>8} {:>8} {:>8}",
+        "total", total[0], total[1], total[2]
+    );
+    println!(
+        "(gzip -9 -c FILE | wc -c; brotli -q 11 -c FILE | wc -c; `-` = CLI not on PATH, apt-get install gzip brotli)"
+    );
+    println!("budget: wasm + loader brotli ≤ {BROTLI_BUDGET_BYTES} bytes");
+    Ok(())
+}
+
+fn show(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_owned(), |n| n.to_string())
+}
+
+/// Fails when wasm + loader exceed the brotli budget (gzip as a stand-in,
+/// always larger, when the brotli CLI is missing; skipped without either).
+fn check_budget(dist: &AgentDist) -> Result<()> {
+    let mut br = Some(0u64);
+    let mut gz = Some(0u64);
+    for path in [&dist.wasm, &dist.loader] {
+        let bytes = fs::read(path)?;
+        br = br
+            .zip(compressed_len("brotli", &["-q", "11", "-c"], &bytes))
+            .map(|(a, b)| a + b);
+        gz = gz
+            .zip(compressed_len("gzip", &["-9", "-c"], &bytes))
+            .map(|(a, b)| a + b);
+    }
+    match (br, gz) {
+        (Some(n), _) | (None, Some(n)) if n > BROTLI_BUDGET_BYTES => {
+            bail!(
+                "agent size budget exceeded: wasm + loader = {n} bytes compressed (budget {BROTLI_BUDGET_BYTES}, {})",
+                if br.is_some() {
+                    "brotli -q 11"
+                } else {
+                    "gzip -9, brotli CLI missing"
+                }
+            )
+        }
+        (None, None) => eprintln!("note: neither brotli nor gzip on PATH; size budget not checked"),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Length of `bytes` compressed by `tool args` (reading stdin), None if the tool is missing or fails.
+fn compressed_len(tool: &str, args: &[&str], bytes: &[u8]) -> Option<u64> {
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().ok()?;
+    writer.join().ok()?.ok()?;
+    out.status.success().then_some(out.stdout.len() as u64)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root.join(d),
+        _ => root.join("target"),
+    }
+}
+
+/// `--remap-path-prefix` for the workspace and cargo home, or None when a path
+/// is not UTF-8 or holds whitespace (the variable is split on spaces).
+fn remap_flags(root: &Path) -> Option<String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
+    let (root, home) = (root.to_str()?, home.to_str()?);
+    if root.contains(char::is_whitespace) || home.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!(
+        "--remap-path-prefix={root}=/src --remap-path-prefix={home}=/cargo"
+    ))
+}
+
+/// 64-bit FNV-1a, hex: a content hash for cache-busting file names.
+fn hex_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The loader: one IIFE holding the bindgen glue (its `wasm_bindgen` binding
+/// stays local) and the bootstrap. No globals; nothing can throw into the page.
+fn loader_source(glue: &str, wasm_name: &str) -> String {
+    format!(
+        r#"(function () {{
+  "use strict";
+  try {{
+    // Read synchronously: currentScript is only set while this script runs.
+    var script = document.currentScript;
+    if (!script || !script.src) return;
+    var src = script.src;
+    var d = script.dataset || {{}};
+    var site = d.site;
+    if (!site) return;
+    var url = new URL(d.endpoint || "{DEFAULT_ENDPOINT_PATH}", src);
+    // The site key in the query lets the collector refuse unknown sites before parsing.
+    if (!url.searchParams.has("site")) url.searchParams.set("site", site);
+    var endpoint = url.href;
+    var rate = d.sampleRate == null || d.sampleRate === "" ? 1 : Number(d.sampleRate);
+    var privacy = d.respectPrivacy != null && d.respectPrivacy !== "false";
+    var config = {{
+      site: site,
+      endpoint: endpoint,
+      sampleRate: rate,
+      release: d.release || undefined,
+      route: d.route || undefined,
+      respectPrivacy: privacy
+    }};
+    if (typeof WebAssembly !== "object" || typeof URL !== "function") return;
+{glue}
+    wasm_bindgen({{ module_or_path: new URL("{wasm_name}", src) }})
+      .then(function () {{
+        try {{
+          wasm_bindgen.start(config);
+        }} catch (e) {{}}
+      }})
+      .catch(function () {{}});
+  }} catch (e) {{}}
+}})();
+"#
+    )
+}
+
+/// Minifies with npm esbuild; falls back to the unminified source with a note.
+fn minify(root: &Path, src: &str) -> Result<String> {
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    if !esbuild.exists() {
+        eprintln!(
+            "note: {} missing (npm ci); loader left unminified",
+            esbuild.display()
+        );
+        return Ok(src.to_owned());
+    }
+    let mut child = Command::new(&esbuild)
+        .args([
+            "--minify",
+            "--loader=js",
+            "--legal-comments=none",
+            "--log-level=warning",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", esbuild.display()))?;
+    let mut stdin = child.stdin.take().context("esbuild stdin")?;
+    let data = src.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("esbuild writer thread panicked"))??;
+    if !out.status.success() {
+        bail!("esbuild --minify failed with {}", out.status);
+    }
+    String::from_utf8(out.stdout).context("esbuild output is not UTF-8")
+}

@@ -1,0 +1,84 @@
+//! `cargo xtask <task>`: every build, test and demo step, in Rust, so a fresh
+//! machine needs nothing beyond cargo, npm and the Debian packages `.ci/run` installs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+mod agent;
+mod demo;
+mod pg;
+mod test;
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "StrRay Vitals build orchestration")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the wasm agent and its loader into target/agent-dist.
+    BuildAgent,
+    /// Run every test: unit, API (PostgreSQL + SQLite) and browser (headless Chromium).
+    Test {
+        /// Skip the headless-Chromium suite.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Build everything and run the demo: collector on SQLite, demo page, dashboard.
+    Demo {
+        /// Port of the collector (agent, ingest, dashboard).
+        #[arg(long, default_value_t = 8787)]
+        collector_port: u16,
+        /// Port of the demo web site (a different origin, like a real customer site).
+        #[arg(long, default_value_t = 8080)]
+        site_port: u16,
+    },
+    /// Measure the agent's size (raw, gzip, brotli).
+    BenchSize,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::BuildAgent => {
+            let dist = agent::build()?;
+            agent::print_sizes(&dist)?;
+            Ok(())
+        }
+        Task::Test { no_browser } => test::run(!no_browser),
+        Task::Demo {
+            collector_port,
+            site_port,
+        } => demo::run(collector_port, site_port),
+        Task::BenchSize => {
+            let dist = agent::build()?;
+            agent::print_sizes(&dist)
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command to completion, failing with its command line when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let desc = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {desc}"))?;
+    if !status.success() {
+        bail!("{desc} failed with {status}");
+    }
+    Ok(())
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
