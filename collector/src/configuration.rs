@@ -59,6 +59,24 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_COUNTRY_HEADER")]
     pub country_header: Option<String>,
 
+    /// Beacons per second accepted per site (burst: twice this); 0 = unlimited.
+    #[arg(long, env = "STRRAY_RATE_LIMIT_SITE", default_value_t = 5_000)]
+    pub rate_limit_site: u32,
+
+    /// Beacons per second accepted per client IP (burst: twice this); 0 = unlimited.
+    /// A page view sends 1–3 beacons, so this only stops floods.
+    #[arg(long, env = "STRRAY_RATE_LIMIT_CLIENT", default_value_t = 20)]
+    pub rate_limit_client: u32,
+
+    /// Header with the client address set by a trusted proxy (first address of
+    /// e.g. `X-Forwarded-For`); unset: the TCP peer address. Used only for rate limiting.
+    #[arg(long, env = "STRRAY_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
+
+    /// Most distinct routes stored per site; further new routes are stored as `/(other)`.
+    #[arg(long, env = "STRRAY_MAX_ROUTES_PER_SITE", default_value_t = 1_000)]
+    pub max_routes_per_site: usize,
+
     /// Fewest samples a metric needs before the budget verdict judges it.
     #[arg(long, env = "STRRAY_MIN_SAMPLES", default_value_t = 20)]
     pub min_samples: u64,

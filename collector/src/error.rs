@@ -22,6 +22,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("rate limit exceeded for this {scope}; retry after {retry_after_secs} s")]
+    RateLimited {
+        scope: &'static str,
+        retry_after_secs: u64,
+    },
     #[error("ingest queue is full; retry later")]
     Overloaded,
     #[error("service not ready")]
@@ -47,6 +52,7 @@ impl ApiError {
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Overloaded => "overloaded",
             ApiError::NotReady => "not_ready",
             ApiError::Unexpected(_) => "internal",
@@ -69,6 +75,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnknownSite | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,8 +87,16 @@ impl ResponseError for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Overloaded) {
-            resp.insert_header(("Retry-After", "5"));
+        match self {
+            ApiError::Overloaded => {
+                resp.insert_header(("Retry-After", "5"));
+            }
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         resp.json(ErrorBody {
             error: self.code(),

@@ -26,6 +26,7 @@ pub struct IngestStats {
     pub beacons_bad_content_type: AtomicU64,
     pub beacons_forbidden: AtomicU64,
     pub beacons_shed: AtomicU64,
+    pub beacons_rate_limited: AtomicU64,
     pub optional_fields_dropped: AtomicU64,
     pub rows_accepted: AtomicU64,
     pub rows_stored: AtomicU64,

@@ -10,6 +10,7 @@ pub mod configuration;
 pub mod domain;
 pub mod error;
 pub mod ingest;
+pub mod ratelimit;
 pub mod routes;
 pub mod startup;
 pub mod storage;

@@ -9,7 +9,9 @@ use actix_web::{App, HttpServer, web};
 
 use crate::budget::Budget;
 use crate::configuration::{Settings, SitePolicy};
+use crate::domain::RouteRegistry;
 use crate::ingest::{IngestQueue, IngestStats, WriterConfig, WriterHandle, spawn_writer};
+use crate::ratelimit::IngestLimiter;
 use crate::routes::{self, agent::AgentAssets};
 use crate::storage::Store;
 
@@ -21,6 +23,8 @@ pub struct AppState {
     pub settings: Settings,
     pub budget: Budget,
     pub agent: Arc<AgentAssets>,
+    pub limiter: IngestLimiter,
+    pub routes: RouteRegistry,
 }
 
 pub struct Application {
@@ -63,9 +67,19 @@ impl Application {
             store: store.clone(),
             queue,
             policy,
+            limiter: IngestLimiter::new(settings.rate_limit_site, settings.rate_limit_client),
+            routes: RouteRegistry::new(settings.max_routes_per_site),
             budget: Budget::default_with_min_samples(settings.min_samples),
             settings,
             agent,
+        });
+        let pruned = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                pruned.limiter.prune();
+            }
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -181,3 +181,74 @@ async fn health_readiness_and_counters_are_exposed() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_flooding_client_gets_429_with_retry_after_and_cors() {
+    let app = spawn_app_with(integration_tests::Backend::Sqlite, |s| {
+        s.rate_limit_client = 1; // burst of 2
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let resp = app
+            .post_beacon(&beacon("shop", &format!("pvrate0000{i}")))
+            .await;
+        statuses.push(resp.status().as_u16());
+        if resp.status().as_u16() == 429 {
+            let h = resp.headers();
+            assert!(h["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            assert!(h.contains_key("access-control-allow-origin"));
+            let body: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(body["error"], "rate_limited");
+        }
+    }
+    assert_eq!(statuses, vec![202, 202, 429, 429]);
+    app.wait_for_rows("shop", 6).await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        app.row_count().await,
+        6,
+        "only the two accepted beacons are stored"
+    );
+}
+
+#[tokio::test]
+async fn two_collectors_on_one_database_store_exact_counts_without_duplicates() {
+    let url = integration_tests::fresh_database(integration_tests::Backend::Postgres).await;
+    let a =
+        integration_tests::spawn_app_on(url.clone(), integration_tests::Backend::Postgres, |_| {})
+            .await;
+    let b =
+        integration_tests::spawn_app_on(url, integration_tests::Backend::Postgres, |_| {}).await;
+    for i in 0..60 {
+        let pv = format!("pvtwo{i:07}");
+        let first = beacon("shop", &pv);
+        // Every third page view re-sends the same beacon through the other collector,
+        // and every fifth sends an updated CLS value (seq 1).
+        let (x, y) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        assert_eq!(x.post_beacon(&first).await.status().as_u16(), 202);
+        if i % 3 == 0 {
+            assert_eq!(y.post_beacon(&first).await.status().as_u16(), 202);
+        }
+        if i % 5 == 0 {
+            let mut update = first.clone();
+            update["seq"] = json!(1);
+            update["metrics"] = json!([{"name": "CLS", "id": "v1-1-3", "value": 0.5}]);
+            assert_eq!(y.post_beacon(&update).await.status().as_u16(), 202);
+        }
+    }
+    let rows = a.wait_for_rows("shop", 180).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let rows_after = a.store.recent_metrics("shop", 10_000).await.unwrap();
+    assert_eq!(rows.len(), 180);
+    assert_eq!(
+        rows_after.len(),
+        180,
+        "60 page views × 3 metrics, no duplicates"
+    );
+    let updated = rows_after
+        .iter()
+        .filter(|r| r.name == "CLS" && r.value == 0.5)
+        .count();
+    assert_eq!(updated, 12, "the 12 updated CLS values won");
+}

@@ -82,6 +82,8 @@ pub fn test_settings(database_url: String) -> Settings {
         batch_interval_ms: 20,
         min_samples: 5,
         workers: 2,
+        // Tests send bursts from one address; the rate-limit test turns this on.
+        rate_limit_client: 0,
         ..Settings::default()
     }
 }
@@ -92,6 +94,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let url = fresh_database(backend).await;
+    spawn_app_on(url, backend, configure).await
+}
+
+/// A collector on an existing database (several collectors may share one).
+pub async fn spawn_app_on(
+    url: String,
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = test_settings(url.clone());
     configure(&mut settings);
     let app = Application::build(settings).await.expect("build app");

@@ -7,6 +7,6 @@ mod site_key;
 mod user_agent;
 
 pub use beacon::{Beacon, BeaconError, Metric, NavigationType, parse_beacon};
-pub use route::normalise_route;
+pub use route::{OVERFLOW_ROUTE, RouteRegistry, normalise_route};
 pub use site_key::SiteKey;
 pub use user_agent::{ClientInfo, FormFactor, classify_user_agent};

@@ -4,6 +4,41 @@
 /// Longest route stored; longer paths are cut at a segment boundary.
 pub const MAX_ROUTE_LEN: usize = 256;
 
+/// Caps the number of distinct routes per site so one site with unbounded
+/// URLs cannot explode dimension cardinality. Per process: with several
+/// collectors each keeps its own set (the cap then holds per collector).
+pub struct RouteRegistry {
+    max_per_site: usize,
+    seen: std::sync::Mutex<std::collections::HashMap<String, std::collections::HashSet<String>>>,
+}
+
+/// Stored in place of routes beyond the cap.
+pub const OVERFLOW_ROUTE: &str = "/(other)";
+
+impl RouteRegistry {
+    pub fn new(max_per_site: usize) -> Self {
+        RouteRegistry {
+            max_per_site,
+            seen: Default::default(),
+        }
+    }
+
+    pub fn admit(&self, site: &str, route: String) -> String {
+        let Ok(mut seen) = self.seen.lock() else {
+            return route;
+        };
+        let set = seen.entry(site.to_string()).or_default();
+        if set.contains(&route) {
+            return route;
+        }
+        if set.len() >= self.max_per_site {
+            return OVERFLOW_ROUTE.to_string();
+        }
+        set.insert(route.clone());
+        route
+    }
+}
+
 pub fn normalise_route(path: &str) -> String {
     let mut out = String::with_capacity(path.len().min(MAX_ROUTE_LEN));
     for seg in path.split('/').skip(1) {
@@ -75,6 +110,16 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(normalise_route(input), expected, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn routes_beyond_the_cap_collapse_into_one() {
+        let r = RouteRegistry::new(2);
+        assert_eq!(r.admit("s", "/a".into()), "/a");
+        assert_eq!(r.admit("s", "/b".into()), "/b");
+        assert_eq!(r.admit("s", "/c".into()), OVERFLOW_ROUTE);
+        assert_eq!(r.admit("s", "/a".into()), "/a");
+        assert_eq!(r.admit("t", "/c".into()), "/c");
     }
 
     #[test]

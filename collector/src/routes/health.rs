@@ -54,6 +54,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 l(&s.beacons_bad_content_type),
             ),
             ("outcome", "forbidden", l(&s.beacons_forbidden)),
+            ("outcome", "rate_limited", l(&s.beacons_rate_limited)),
             ("outcome", "shed", l(&s.beacons_shed)),
         ],
     );

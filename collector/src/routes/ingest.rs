@@ -5,6 +5,7 @@
 //! beacons are queued (202); a full queue answers 503 with `Retry-After`.
 //! Every answer carries CORS headers so agents can read and back off.
 
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use actix_web::http::header::{self, HeaderMap};
@@ -83,6 +84,7 @@ fn count_refusal(state: &AppState, e: &ApiError) {
         ApiError::Malformed(_) => &s.beacons_invalid_malformed,
         ApiError::Invalid(_) => &s.beacons_invalid_content,
         ApiError::UnknownSite | ApiError::OriginNotAllowed => &s.beacons_forbidden,
+        ApiError::RateLimited { .. } => &s.beacons_rate_limited,
         _ => return, // shed is counted by the queue itself
     };
     c.fetch_add(1, Ordering::Relaxed);
@@ -117,6 +119,9 @@ async fn accept(
     if let Some(site) = query.site.as_deref() {
         check_site(state, site, origin)?;
     }
+    // 4. Rate limits (per client always; per site now if the URL names it).
+    let client = client_ip(req, state);
+    rate_limit(state, query.site.as_deref(), client)?;
     // Read the body, enforcing the size limit on what actually arrives.
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
@@ -126,7 +131,7 @@ async fn accept(
         }
         body.extend_from_slice(&chunk);
     }
-    // 4. Parse and validate.
+    // 5. Parse and validate.
     let beacon =
         parse_beacon(&body, state.settings.max_metrics_per_beacon).map_err(|e| match e {
             BeaconError::Malformed(m) => ApiError::Malformed(m),
@@ -139,7 +144,10 @@ async fn accept(
             ));
         }
         Some(_) => {}
-        None => check_site(state, beacon.site.as_str(), origin)?,
+        None => {
+            check_site(state, beacon.site.as_str(), origin)?;
+            rate_limit(state, Some(beacon.site.as_str()), None)?;
+        }
     }
     if beacon.dropped_fields > 0 {
         state
@@ -153,6 +161,33 @@ async fn accept(
         .queue
         .try_enqueue(rows)
         .map_err(|_| ApiError::Overloaded)
+}
+
+fn rate_limit(
+    state: &AppState,
+    site: Option<&str>,
+    client: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    state
+        .limiter
+        .check(site.unwrap_or(""), client)
+        .map_err(|l| ApiError::RateLimited {
+            scope: l.scope,
+            retry_after_secs: l.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+        })
+}
+
+/// The client's address, for rate limiting only (never stored or logged).
+fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    if let Some(h) = state.settings.client_ip_header.as_deref() {
+        return req
+            .headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+    }
+    req.peer_addr().map(|a| a.ip())
 }
 
 fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), ApiError> {
@@ -176,7 +211,10 @@ fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
         .map(str::trim)
         .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
         .map(str::to_ascii_uppercase);
-    let route = b.route.clone().unwrap_or_else(|| normalise_route(&b.path));
+    let route = state.routes.admit(
+        b.site.as_str(),
+        b.route.clone().unwrap_or_else(|| normalise_route(&b.path)),
+    );
     b.metrics
         .iter()
         .map(|m| MetricRow {
