@@ -43,8 +43,12 @@ pub struct Settings {
     pub queue_capacity: usize,
 
     /// Rows written per batch at most.
-    #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 1_000)]
+    #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 5_000)]
     pub batch_rows: usize,
+
+    /// Batches written to the database concurrently.
+    #[arg(long, env = "STRRAY_WRITER_CONCURRENCY", default_value_t = 4)]
+    pub writer_concurrency: usize,
 
     /// Longest a queued beacon waits before its batch is written, in milliseconds.
     #[arg(long, env = "STRRAY_BATCH_INTERVAL_MS", default_value_t = 200)]
@@ -76,6 +80,10 @@ pub struct Settings {
     /// Most distinct routes stored per site; further new routes are stored as `/(other)`.
     #[arg(long, env = "STRRAY_MAX_ROUTES_PER_SITE", default_value_t = 1_000)]
     pub max_routes_per_site: usize,
+
+    /// Days raw metric rows are kept; older rows are deleted hourly. 0 = keep forever.
+    #[arg(long, env = "STRRAY_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u32,
 
     /// Fewest samples a metric needs before the budget verdict judges it.
     #[arg(long, env = "STRRAY_MIN_SAMPLES", default_value_t = 20)]

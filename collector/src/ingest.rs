@@ -81,6 +81,8 @@ pub struct WriterConfig {
     pub capacity: usize,
     pub batch_rows: usize,
     pub batch_interval: Duration,
+    /// Batches written concurrently (each on its own connection).
+    pub concurrency: usize,
 }
 
 /// Handle to stop the writer and wait for it to drain.
@@ -140,13 +142,15 @@ async fn writer_loop(
     stats: Arc<IngestStats>,
 ) {
     let mut closing = false;
+    let permits = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
+    let mut writes = tokio::task::JoinSet::new();
     loop {
         let mut batch: Vec<MetricRow> = Vec::new();
         // Wait for the first beacon of a batch (or for shutdown).
         tokio::select! {
             item = rx.recv() => match item {
                 Some(rows) => batch.extend(rows),
-                None => return, // closed and empty: drained
+                None => break, // closed and empty: drained
             },
             _ = shutdown.changed(), if !closing => {
                 closing = true;
@@ -166,8 +170,19 @@ async fn writer_loop(
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        write_with_retry(&store, batch, &stats).await;
+        // Bounded concurrency: wait for a free slot, then write in the background.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (store, stats) = (store.clone(), stats.clone());
+        writes.spawn(async move {
+            write_with_retry(&store, batch, &stats).await;
+            drop(permit);
+        });
+        // Reap finished writes so the set stays small.
+        while writes.try_join_next().is_some() {}
     }
+    while writes.join_next().await.is_some() {}
 }
 
 /// Writes one batch, retrying with capped exponential backoff until it lands.
@@ -175,6 +190,10 @@ async fn writer_loop(
 async fn write_with_retry(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
     let n = batch.len() as u64;
     dedupe(&mut batch);
+    // A stable key order makes concurrent batches lock rows in the same order.
+    batch.sort_unstable_by(|a, b| {
+        (&a.site, &a.page_view_id, &a.metric_id).cmp(&(&b.site, &b.page_view_id, &b.metric_id))
+    });
     let mut backoff = Duration::from_millis(50);
     loop {
         let started = Instant::now();

@@ -55,6 +55,7 @@ impl Application {
                 capacity: settings.queue_capacity,
                 batch_rows: settings.batch_rows,
                 batch_interval: settings.batch_interval(),
+                concurrency: settings.writer_concurrency,
             },
             stats.clone(),
         );
@@ -73,6 +74,22 @@ impl Application {
             settings,
             agent,
         });
+        if state.settings.retention_days > 0 {
+            let (store, days) = (store.clone(), state.settings.retention_days);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    tick.tick().await;
+                    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                    match store.delete_received_before(cutoff).await {
+                        Ok(n) => tracing::info!(rows = n, days, "retention: old raw rows deleted"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "retention run failed; retrying next hour")
+                        }
+                    }
+                }
+            });
+        }
         let pruned = state.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -143,3 +143,22 @@ async fn sample_rate_weights_the_percentile() {
     assert_eq!(metric(&v, "LCP")["value"], 3000.0);
     assert_eq!(metric(&v, "LCP")["samples"], 15);
 }
+
+#[tokio::test]
+async fn retention_deletes_only_rows_older_than_the_cutoff() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let rows: Vec<_> = (0..5)
+            .map(|i| row("shop", i, "LCP", 1000.0, "/", 24 * 40))
+            .chain((5..8).map(|i| row("shop", i, "LCP", 1000.0, "/", 1)))
+            .collect();
+        app.store.insert_metrics(&rows).await.unwrap();
+        let deleted = app
+            .store
+            .delete_received_before(Utc::now() - Duration::days(30))
+            .await
+            .unwrap();
+        assert_eq!(deleted, 5, "{backend:?}");
+        assert_eq!(app.row_count().await, 3, "{backend:?}");
+    }
+}

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod bench;
 mod demo;
 mod pg;
 mod test;
@@ -40,6 +41,13 @@ enum Task {
     },
     /// Measure the agent's size (raw, gzip, brotli).
     BenchSize,
+    /// Ingest throughput/latency/RSS on PostgreSQL vs an nginx-204 ceiling (needs wrk, nginx).
+    BenchIngest {
+        #[arg(long, default_value_t = 10)]
+        secs: u32,
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -54,6 +62,7 @@ fn main() -> Result<()> {
             collector_port,
             site_port,
         } => demo::run(collector_port, site_port),
+        Task::BenchIngest { secs, connections } => bench::ingest(secs, connections),
         Task::BenchSize => {
             let dist = agent::build()?;
             agent::print_sizes(&dist)

@@ -157,6 +157,37 @@ impl Store {
         }
     }
 
+    /// Deletes raw rows received before `cutoff`, in chunks so that no single
+    /// statement holds locks for long. Returns the number of rows deleted.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_received_before(&self, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let mut total = 0;
+        loop {
+            let n = match self {
+                Store::Postgres(p) => sqlx::query(
+                    "DELETE FROM metric WHERE id IN
+                       (SELECT id FROM metric WHERE received_at < $1 LIMIT 10000)",
+                )
+                .bind(cutoff)
+                .execute(p)
+                .await?
+                .rows_affected(),
+                Store::Sqlite(p) => sqlx::query(
+                    "DELETE FROM metric WHERE id IN
+                       (SELECT id FROM metric WHERE received_at_ms < ? LIMIT 10000)",
+                )
+                .bind(cutoff.timestamp_millis())
+                .execute(p)
+                .await?
+                .rows_affected(),
+            };
+            total += n;
+            if n < 10000 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Sites with stored data, alphabetically.
     #[tracing::instrument(skip(self))]
     pub async fn sites(&self) -> Result<Vec<String>, sqlx::Error> {

@@ -1,0 +1,287 @@
+//! `cargo xtask bench-ingest`: durable ingest throughput of the collector on
+//! PostgreSQL against an nginx-204 ceiling, with the same wrk settings.
+//! Needs `wrk` and `nginx` (Debian packages) besides what the tests need.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::pg::TempPostgres;
+
+const WRK_SCRIPT: &str = r#"
+-- Each request is a realistic ~600-byte beacon with a unique page view id.
+local counter = 0
+local thread_id = 0
+function setup(thread)
+  thread:set("tid", math.random(1, 1e9))
+end
+function init(args)
+  thread_id = tid
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+function request()
+  counter = counter + 1
+  local pv = string.format("b%09dx%09d", thread_id, counter)
+  local body = '{"v":1,"site":"bench","page_view_id":"' .. pv .. '","seq":0,' ..
+    '"url":"https://shop.example/products/12345/reviews?utm_source=newsletter","navigation_type":"navigate",' ..
+    '"sample_rate":1,"sent_at":1732680000000,"release":"v2.3.1","connection":"4g","metrics":[' ..
+    '{"name":"FCP","id":"v1-1732680000000-1000000000001","value":812.4,"delta":812.4,"rating":"good"},' ..
+    '{"name":"LCP","id":"v1-1732680000000-1000000000002","value":1650.2,"delta":1650.2,"rating":"good",' ..
+      '"attribution":{"target":"html>body>main>img.hero","url":"https://cdn.shop.example/img/hero-1200.jpg"}},' ..
+    '{"name":"CLS","id":"v1-1732680000000-1000000000003","value":0.042,"delta":0.042,"rating":"good"},' ..
+    '{"name":"TTFB","id":"v1-1732680000000-1000000000004","value":210.7,"delta":210.7,"rating":"good"}]}'
+  return wrk.format(nil, "/v1/ingest?site=bench", nil, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format("BENCH requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d\n",
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"#;
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct WrkResult {
+    requests: u64,
+    non_2xx: u64,
+    secs: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wrk(url: &str, script: &Path, connections: u32, secs: u32) -> Result<WrkResult> {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{secs}s"),
+            "-s",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("BENCH "))
+        .context("wrk output")?;
+    let field = |k: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let non_2xx = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(WrkResult {
+        requests: field("requests") as u64,
+        non_2xx,
+        secs: field("duration_us") / 1e6,
+        p50_ms: field("p50") / 1000.0,
+        p95_ms: field("p95") / 1000.0,
+        p99_ms: field("p99") / 1000.0,
+    })
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+pub fn ingest(secs: u32, connections: u32) -> Result<()> {
+    let root = crate::root();
+    let pg = TempPostgres::start()?;
+    crate::run(crate::cargo().current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "collector",
+        "--bin",
+        "strray-collector",
+    ]))?;
+    let script = std::env::temp_dir().join("strray-bench.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+
+    // Ceiling: nginx answering 204 to the same requests.
+    let nginx_port = free_port()?;
+    let nginx_dir = std::env::temp_dir().join(format!("strray-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&nginx_dir)?;
+    std::fs::write(
+        nginx_dir.join("nginx.conf"),
+        format!(
+            "worker_processes auto; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{ access_log off; client_body_temp_path {d}; \
+             server {{ listen 127.0.0.1:{nginx_port}; location / {{ return 204; }} }} }}\n",
+            d = nginx_dir.display()
+        ),
+    )?;
+    let nginx = KillOnDrop(
+        Command::new("nginx")
+            .args(["-c"])
+            .arg(nginx_dir.join("nginx.conf"))
+            .spawn()
+            .context("starting nginx (apt-get install nginx)")?,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let ceiling = wrk(
+        &format!("http://127.0.0.1:{nginx_port}"),
+        &script,
+        connections,
+        secs,
+    )?;
+    drop(nginx);
+
+    // The collector on PostgreSQL.
+    let port = free_port()?;
+    let started = Instant::now();
+    let child = Command::new(root.join("target/release/strray-collector"))
+        .env("DATABASE_URL", &pg.url)
+        .env("STRRAY_BIND", format!("127.0.0.1:{port}"))
+        .env("STRRAY_RATE_LIMIT_CLIENT", "0")
+        .env("STRRAY_RATE_LIMIT_SITE", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let collector = KillOnDrop(child);
+    let mut ready = None;
+    for _ in 0..2000 {
+        if http_get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            ready = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let ready = ready.context("collector did not become ready")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_idle = rss_kb(pid);
+
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kb(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let run = wrk(
+        &format!("http://127.0.0.1:{port}"),
+        &script,
+        connections,
+        secs,
+    )?;
+    // Durable = in PostgreSQL: wait until the queue is empty, then count.
+    for _ in 0..600 {
+        let m = http_get(port, "/metrics").unwrap_or_default();
+        if m.lines().any(|l| l == "strray_queue_rows 0") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    let out = Command::new("psql")
+        .args([
+            &pg.url,
+            "-Atc",
+            "SELECT COUNT(DISTINCT page_view_id), COUNT(*) FROM metric WHERE site = 'bench'",
+        ])
+        .output()?;
+    let counts = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (beacons, rows) = counts
+        .split_once('|')
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .context("counting rows")?;
+    drop(collector);
+    let accepted = run.requests - run.non_2xx;
+    // wrk stops counting at the deadline; requests still in flight then (at most
+    // one per connection) may be stored without being counted as 2xx'd.
+    if beacons < accepted || beacons > accepted + u64::from(connections) {
+        bail!("durability: {accepted} beacons got a 2xx but {beacons} are in PostgreSQL");
+    }
+    let durable_rate = beacons as f64 / run.secs;
+    let ceiling_rate = ceiling.requests as f64 / ceiling.secs;
+
+    println!("command: cargo xtask bench-ingest --secs {secs} --connections {connections}");
+    println!(
+        "wrk -t2 -c{connections} -d{secs}s, ~600-byte beacons (4 metrics each), 2 cores shared by wrk, server and PostgreSQL"
+    );
+    println!();
+    println!("| target | req/s | p50 ms | p95 ms | p99 ms | non-2xx |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| nginx `return 204` (ceiling) | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        ceiling_rate, ceiling.p50_ms, ceiling.p95_ms, ceiling.p99_ms, ceiling.non_2xx
+    );
+    println!(
+        "| collector → PostgreSQL (durable) | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        durable_rate, run.p50_ms, run.p95_ms, run.p99_ms, run.non_2xx
+    );
+    println!();
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!(
+        "| durable / ceiling | {:.2}× |",
+        durable_rate / ceiling_rate
+    );
+    println!(
+        "| beacons 2xx'd (counted by wrk) / in PostgreSQL | {accepted} / {beacons} ({rows} rows; the difference is requests in flight at wrk's deadline) |"
+    );
+    println!(
+        "| collector RSS idle | {:.1} MB |",
+        rss_idle as f64 / 1024.0
+    );
+    println!(
+        "| collector RSS peak under load | {:.1} MB |",
+        peak.load(Ordering::Relaxed) as f64 / 1024.0
+    );
+    println!("| start → ready (migrated DB) | {} ms |", ready.as_millis());
+    Ok(())
+}
