@@ -6,6 +6,8 @@
 //! samples back through `storage` and judges them with pure code in `budget`.
 
 pub mod budget;
+pub mod budget_file;
+pub mod check;
 pub mod configuration;
 pub mod domain;
 pub mod error;

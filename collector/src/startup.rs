@@ -94,6 +94,10 @@ impl Application {
                     "/v1/sites/{site}/metrics",
                     web::get().to(routes::sites::recent),
                 )
+                .route(
+                    "/v1/sites/{site}/check",
+                    web::post().to(routes::check::check),
+                )
         })
         .listen(listener)?
         // Stop accepting and finish in-flight requests within the grace period;

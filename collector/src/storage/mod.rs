@@ -57,6 +57,16 @@ pub struct SampleQuery<'a> {
     pub path_prefix: Option<&'a str>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only rows whose page declared this release.
+    pub release: Option<&'a str>,
+}
+
+/// A sample with the page path it was measured on, for budget path patterns
+/// that a SQL prefix cannot express (`*`, `$`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathSample {
+    pub path: String,
+    pub sample: Sample,
 }
 
 #[derive(Clone, Debug)]
@@ -141,6 +151,15 @@ impl Store {
         match self {
             Store::Postgres(p) => postgres::samples(p, q).await,
             Store::Sqlite(p) => sqlite::samples(p, q).await,
+        }
+    }
+
+    /// Like `samples`, with each row's path (budget files filter by pattern).
+    #[tracing::instrument(skip(self))]
+    pub async fn path_samples(&self, q: &SampleQuery<'_>) -> Result<Vec<PathSample>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::path_samples(p, q).await,
+            Store::Sqlite(p) => sqlite::path_samples(p, q).await,
         }
     }
 
