@@ -3,5 +3,6 @@
 
 mod agent_assets;
 mod bad_input;
+mod check;
 mod ingest;
 mod verdict;
