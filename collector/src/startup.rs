@@ -54,6 +54,14 @@ impl Application {
             },
             stats.clone(),
         );
+        let alert_config = crate::alerts::AlertConfig::from_settings(&settings)?;
+        if settings.alert_interval_secs > 0 {
+            let engine = Arc::new(crate::alerts::AlertEngine::new(store.clone(), alert_config));
+            crate::alerts::spawn_scheduler(
+                engine,
+                std::time::Duration::from_secs(settings.alert_interval_secs),
+            );
+        }
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let agent = Arc::new(AgentAssets::load(&settings.agent_dir));
@@ -97,6 +105,10 @@ impl Application {
                 .route(
                     "/v1/sites/{site}/check",
                     web::post().to(routes::check::check),
+                )
+                .route(
+                    "/v1/sites/{site}/alerts",
+                    web::get().to(routes::check::alerts),
                 )
         })
         .listen(listener)?

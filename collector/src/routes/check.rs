@@ -36,3 +36,19 @@ pub async fn check(
     let report = check::run(&state.store, site.as_str(), &opts, Utc::now()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+#[derive(serde::Deserialize)]
+pub struct AlertsQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /v1/sites/{site}/alerts?limit=100`: alert history, newest first.
+pub async fn alerts(
+    site: web::Path<String>,
+    q: web::Query<AlertsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(HttpResponse::Ok().json(state.store.alerts(site.as_str(), limit).await?))
+}

@@ -2,6 +2,7 @@
 //! One small instrumented function per statement, per backend; both backends
 //! pass the same tests (tests/api/storage.rs).
 
+pub use alerts::AlertRecord;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -11,6 +12,7 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+mod alerts;
 mod postgres;
 mod sqlite;
 
