@@ -90,6 +90,11 @@ impl Application {
                     web::get().to(routes::agent::wasm),
                 )
                 .route("/v1/ingest", web::post().to(routes::ingest::ingest))
+                .route("/v1/web-vitals", web::post().to(routes::web_vitals::ingest))
+                .route(
+                    "/v1/web-vitals",
+                    web::method(actix_web::http::Method::OPTIONS).to(routes::ingest::preflight),
+                )
                 .route(
                     "/v1/ingest",
                     web::method(actix_web::http::Method::OPTIONS).to(routes::ingest::preflight),

@@ -7,3 +7,4 @@ mod bad_input;
 mod check;
 mod ingest;
 mod verdict;
+mod web_vitals;

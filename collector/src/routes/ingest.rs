@@ -55,7 +55,7 @@ pub async fn preflight(req: HttpRequest) -> HttpResponse {
     resp
 }
 
-fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
+pub(crate) fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
     // Echo the origin (never credentials): the site/origin policy is enforced
     // on the POST itself, where a refusal is a 403 the agent can see.
     let value = origin.unwrap_or("*");
@@ -69,13 +69,13 @@ fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
     );
 }
 
-fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+pub(crate) fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }
 
-fn count_refusal(state: &AppState, e: &ApiError) {
+pub(crate) fn count_refusal(state: &AppState, e: &ApiError) {
     let s = &state.queue.stats;
     let c = match e {
         ApiError::PayloadTooLarge { .. } => &s.beacons_too_large,
@@ -155,7 +155,11 @@ async fn accept(
         .map_err(|_| ApiError::Overloaded)
 }
 
-fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_site(
+    state: &AppState,
+    site: &str,
+    origin: Option<&str>,
+) -> Result<(), ApiError> {
     state.policy.check(site, origin).map_err(|r| match r {
         SiteRefusal::UnknownSite => ApiError::UnknownSite,
         SiteRefusal::OriginNotAllowed => ApiError::OriginNotAllowed,
@@ -163,7 +167,7 @@ fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), 
 }
 
 /// Derives the stored dimensions. The client's IP is never read.
-fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
+pub(crate) fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
     let received_at = Utc::now();
     let ua = header_str(req.headers(), header::USER_AGENT).unwrap_or_default();
     let client = classify_user_agent(&ua);

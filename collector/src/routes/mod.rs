@@ -6,3 +6,4 @@ pub mod dashboard;
 pub mod health;
 pub mod ingest;
 pub mod sites;
+pub mod web_vitals;
