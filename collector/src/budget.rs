@@ -1,13 +1,13 @@
 //! Budget evaluation at a percentile of field data. Pure code: the storage layer
 //! hands in samples, this decides severities.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vitals_core::MetricName;
 
 use crate::storage::Sample;
 
 /// Fractions of the budget at which each severity starts.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     pub warning: f64,
     pub error: f64,
@@ -50,7 +50,7 @@ impl Budget {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     Pass,

@@ -93,6 +93,47 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_WINDOW_HOURS", default_value_t = 24 * 7)]
     pub window_hours: u32,
 
+    /// Seconds between scheduled budget evaluations for alerts (0 = alerts off).
+    #[arg(long, env = "STRRAY_ALERT_INTERVAL_SECS", default_value_t = 300)]
+    pub alert_interval_secs: u64,
+
+    /// Consecutive breaching evaluations before an alert fires.
+    #[arg(long, env = "STRRAY_ALERT_CONSECUTIVE", default_value_t = 3)]
+    pub alert_consecutive: u32,
+
+    /// After an alert fires, no new alert for the same site/path/metric for this long.
+    #[arg(long, env = "STRRAY_ALERT_COOLDOWN_SECS", default_value_t = 3600)]
+    pub alert_cooldown_secs: u64,
+
+    /// Escalation: a key that fired this many times within the frequency window
+    /// fires on its next breach without waiting for the consecutive count (0 = off).
+    #[arg(long, env = "STRRAY_ALERT_FREQUENT_COUNT", default_value_t = 3)]
+    pub alert_frequent_count: u32,
+
+    /// The frequency window for escalation, in hours.
+    #[arg(long, env = "STRRAY_ALERT_FREQUENT_WINDOW_HOURS", default_value_t = 24)]
+    pub alert_frequent_window_hours: u32,
+
+    /// Window each alert evaluation looks at, in hours.
+    #[arg(long, env = "STRRAY_ALERT_WINDOW_HOURS", default_value_t = 24)]
+    pub alert_window_hours: u32,
+
+    /// Budget file (budget.json) for alerts. Unset: the built-in budget.
+    #[arg(long, env = "STRRAY_ALERT_BUDGET")]
+    pub alert_budget: Option<PathBuf>,
+
+    /// Comma-separated http:// webhook URLs receiving alert JSON.
+    #[arg(long, env = "STRRAY_ALERT_WEBHOOKS")]
+    pub alert_webhooks: Option<String>,
+
+    /// Per-attempt webhook timeout in milliseconds.
+    #[arg(long, env = "STRRAY_ALERT_WEBHOOK_TIMEOUT_MS", default_value_t = 5000)]
+    pub alert_webhook_timeout_ms: u64,
+
+    /// Webhook retries after the first attempt (backoff 200 ms, doubling).
+    #[arg(long, env = "STRRAY_ALERT_WEBHOOK_RETRIES", default_value_t = 3)]
+    pub alert_webhook_retries: u32,
+
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

@@ -5,7 +5,10 @@
 //! batch writer → `storage::Store` (PostgreSQL or SQLite). The verdict reads
 //! samples back through `storage` and judges them with pure code in `budget`.
 
+pub mod alerts;
 pub mod budget;
+pub mod budget_file;
+pub mod check;
 pub mod configuration;
 pub mod domain;
 pub mod error;

@@ -35,6 +35,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// CI gate: judge a budget.json (Lighthouse format + `strray` extension) and
+    /// optionally a regression against a baseline. Exit 0 pass, 1 budget breached
+    /// or regression, 2 insufficient data or bad input.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Budget file; absent: the built-in budget (FCP 2000, LCP 2500, FID 100, CLS 0.1, TTI 5000).
+    #[arg(long)]
+    budget: Option<std::path::PathBuf>,
+    #[arg(long)]
+    site: String,
+    /// Window in hours for entries without `strray.windowHours` (default: STRRAY_WINDOW_HOURS).
+    #[arg(long)]
+    window_hours: Option<u32>,
+    /// Judge only page views of this release.
+    #[arg(long)]
+    release: Option<String>,
+    /// Regression baseline: page views of this release, same window.
+    #[arg(long, conflicts_with = "baseline_window_hours")]
+    baseline_release: Option<String>,
+    /// Regression baseline: the N hours right before the current window.
+    #[arg(long)]
+    baseline_window_hours: Option<u32>,
+    /// Regression tolerance as a fraction (default 0.1 = 10 %).
+    #[arg(long)]
+    tolerance: Option<f64>,
+    #[arg(long, value_enum, default_value = "human")]
+    format: collector::check::render::Format,
+    /// Ask a running collector (`http://host:port`) instead of the database.
+    #[arg(long)]
+    collector: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -110,5 +143,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => ExitCode::from(2),
             })
         }
+        Command::Check(args) => check(args, &settings).await,
     }
+}
+
+async fn check(a: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    use collector::check::{self, CheckRequest};
+    collector::domain::SiteKey::parse(&a.site).map_err(anyhow::Error::msg)?;
+    let budget = match &a.budget {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+            // Validate locally first so a bad file fails the same way in both modes.
+            collector::budget_file::BudgetFile::parse_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            Some(serde_json::from_str(&text)?)
+        }
+    };
+    let req = CheckRequest {
+        budget,
+        window_hours: a.window_hours,
+        min_samples: None,
+        release: a.release,
+        baseline_release: a.baseline_release,
+        baseline_window_hours: a.baseline_window_hours,
+        tolerance: a.tolerance,
+    };
+    let report = match &a.collector {
+        Some(url) => check::client::remote(url, &a.site, &req).await?,
+        None => {
+            let opts = req
+                .into_options(settings.window_hours, settings.min_samples)
+                .map_err(anyhow::Error::msg)?;
+            let store = Store::connect(&settings.database_url()).await?;
+            store.migrate().await?;
+            let r = check::run(&store, &a.site, &opts, chrono::Utc::now()).await?;
+            store.close().await;
+            r
+        }
+    };
+    #[allow(clippy::print_stdout)] // the CLI's output is its purpose
+    {
+        print!("{}", check::render::render(&report, a.format));
+    }
+    Ok(ExitCode::from(report.outcome.exit_code()))
 }

@@ -59,6 +59,14 @@ impl Application {
             },
             stats.clone(),
         );
+        let alert_config = crate::alerts::AlertConfig::from_settings(&settings)?;
+        if settings.alert_interval_secs > 0 {
+            let engine = Arc::new(crate::alerts::AlertEngine::new(store.clone(), alert_config));
+            crate::alerts::spawn_scheduler(
+                engine,
+                std::time::Duration::from_secs(settings.alert_interval_secs),
+            );
+        }
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let agent = Arc::new(AgentAssets::load(&settings.agent_dir));
@@ -113,6 +121,11 @@ impl Application {
                     web::get().to(routes::agent::wasm),
                 )
                 .route("/v1/ingest", web::post().to(routes::ingest::ingest))
+                .route("/v1/web-vitals", web::post().to(routes::web_vitals::ingest))
+                .route(
+                    "/v1/web-vitals",
+                    web::method(actix_web::http::Method::OPTIONS).to(routes::ingest::preflight),
+                )
                 .route(
                     "/v1/ingest",
                     web::method(actix_web::http::Method::OPTIONS).to(routes::ingest::preflight),
@@ -124,6 +137,14 @@ impl Application {
                 .route(
                     "/v1/sites/{site}/metrics",
                     web::get().to(routes::sites::recent),
+                )
+                .route(
+                    "/v1/sites/{site}/check",
+                    web::post().to(routes::check::check),
+                )
+                .route(
+                    "/v1/sites/{site}/alerts",
+                    web::get().to(routes::check::alerts),
                 )
         })
         .listen(listener)?

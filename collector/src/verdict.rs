@@ -36,6 +36,7 @@ pub async fn compute(
                 path_prefix: path,
                 since: Some(from),
                 until: Some(now),
+                release: None,
             })
             .await?;
         metrics.push(budget::evaluate_metric(budget, metric, limit, &samples));

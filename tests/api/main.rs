@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod agent_assets;
+mod alerts;
 mod bad_input;
+mod check;
 mod ingest;
 mod verdict;
+mod web_vitals;

@@ -105,6 +105,13 @@ export async function startSite(collectorOrigin) {
     if (delay) await sleep(Math.min(delay, 10000));
     let rel = url.pathname === '/' ? '/index.html' : url.pathname;
     if (rel.includes('..')) { res.writeHead(400).end(); return; }
+    // The real web-vitals library, as installed from npm (package.json).
+    if (rel === '/vendor/web-vitals.iife.js') {
+      const f = path.join(root, 'node_modules', 'web-vitals', 'dist', 'web-vitals.iife.js');
+      res.writeHead(200, { 'content-type': types['.js'], 'cache-control': 'no-store' });
+      res.end(await readFile(f));
+      return;
+    }
     for (const d of dirs) {
       const f = path.join(d, rel);
       if (existsSync(f)) {

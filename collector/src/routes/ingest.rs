@@ -56,7 +56,7 @@ pub async fn preflight(req: HttpRequest) -> HttpResponse {
     resp
 }
 
-fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
+pub(crate) fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
     // Echo the origin (never credentials): the site/origin policy is enforced
     // on the POST itself, where a refusal is a 403 the agent can see.
     let value = origin.unwrap_or("*");
@@ -70,13 +70,13 @@ fn add_cors(h: &mut HeaderMap, origin: Option<&str>) {
     );
 }
 
-fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+pub(crate) fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }
 
-fn count_refusal(state: &AppState, e: &ApiError) {
+pub(crate) fn count_refusal(state: &AppState, e: &ApiError) {
     let s = &state.queue.stats;
     let c = match e {
         ApiError::PayloadTooLarge { .. } => &s.beacons_too_large,
@@ -163,7 +163,7 @@ async fn accept(
         .map_err(|_| ApiError::Overloaded)
 }
 
-fn rate_limit(
+pub(crate) fn rate_limit(
     state: &AppState,
     site: Option<&str>,
     client: Option<IpAddr>,
@@ -178,7 +178,7 @@ fn rate_limit(
 }
 
 /// The client's address, for rate limiting only (never stored or logged).
-fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
     if let Some(h) = state.settings.client_ip_header.as_deref() {
         return req
             .headers()
@@ -190,7 +190,11 @@ fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
     req.peer_addr().map(|a| a.ip())
 }
 
-fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_site(
+    state: &AppState,
+    site: &str,
+    origin: Option<&str>,
+) -> Result<(), ApiError> {
     state.policy.check(site, origin).map_err(|r| match r {
         SiteRefusal::UnknownSite => ApiError::UnknownSite,
         SiteRefusal::OriginNotAllowed => ApiError::OriginNotAllowed,
@@ -198,7 +202,7 @@ fn check_site(state: &AppState, site: &str, origin: Option<&str>) -> Result<(), 
 }
 
 /// Derives the stored dimensions. The client's IP is never read.
-fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
+pub(crate) fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<MetricRow> {
     let received_at = Utc::now();
     let ua = header_str(req.headers(), header::USER_AGENT).unwrap_or_default();
     let client = classify_user_agent(&ua);

@@ -2,6 +2,7 @@
 //! One small instrumented function per statement, per backend; both backends
 //! pass the same tests (tests/api/storage.rs).
 
+pub use alerts::AlertRecord;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -11,6 +12,7 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
+mod alerts;
 mod postgres;
 mod sqlite;
 
@@ -57,6 +59,16 @@ pub struct SampleQuery<'a> {
     pub path_prefix: Option<&'a str>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only rows whose page declared this release.
+    pub release: Option<&'a str>,
+}
+
+/// A sample with the page path it was measured on, for budget path patterns
+/// that a SQL prefix cannot express (`*`, `$`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathSample {
+    pub path: String,
+    pub sample: Sample,
 }
 
 #[derive(Clone, Debug)]
@@ -141,6 +153,15 @@ impl Store {
         match self {
             Store::Postgres(p) => postgres::samples(p, q).await,
             Store::Sqlite(p) => sqlite::samples(p, q).await,
+        }
+    }
+
+    /// Like `samples`, with each row's path (budget files filter by pattern).
+    #[tracing::instrument(skip(self))]
+    pub async fn path_samples(&self, q: &SampleQuery<'_>) -> Result<Vec<PathSample>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::path_samples(p, q).await,
+            Store::Sqlite(p) => sqlite::path_samples(p, q).await,
         }
     }
 

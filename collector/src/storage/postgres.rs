@@ -1,7 +1,7 @@
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
-use super::{MetricRow, Sample, SampleQuery, StoredRow, like_prefix};
+use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
 
 /// One multi-row statement per batch: arrays bound once, unnested server-side.
 pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
@@ -56,13 +56,15 @@ pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, 
          WHERE site = $1 AND name = $2
            AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
            AND ($4::timestamptz IS NULL OR received_at >= $4)
-           AND ($5::timestamptz IS NULL OR received_at < $5)",
+           AND ($5::timestamptz IS NULL OR received_at < $5)
+           AND ($6::text IS NULL OR release = $6)",
     )
     .bind(q.site)
     .bind(q.metric)
     .bind(q.path_prefix.map(like_prefix))
     .bind(q.since)
     .bind(q.until)
+    .bind(q.release)
     .fetch_all(pool)
     .await?;
     rows.iter()
@@ -92,4 +94,37 @@ pub async fn recent_metrics(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(MetricRow::from).collect())
+}
+
+pub async fn path_samples(
+    pool: &PgPool,
+    q: &SampleQuery<'_>,
+) -> Result<Vec<PathSample>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT path, value, 1.0 / sample_rate AS weight FROM metric
+         WHERE site = $1 AND name = $2
+           AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
+           AND ($4::timestamptz IS NULL OR received_at >= $4)
+           AND ($5::timestamptz IS NULL OR received_at < $5)
+           AND ($6::text IS NULL OR release = $6)",
+    )
+    .bind(q.site)
+    .bind(q.metric)
+    .bind(q.path_prefix.map(like_prefix))
+    .bind(q.since)
+    .bind(q.until)
+    .bind(q.release)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PathSample {
+                path: r.try_get("path")?,
+                sample: Sample {
+                    value: r.try_get("value")?,
+                    weight: r.try_get("weight")?,
+                },
+            })
+        })
+        .collect()
 }

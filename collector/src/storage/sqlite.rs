@@ -1,7 +1,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
-use super::{MetricRow, Sample, SampleQuery, StoredRow, like_prefix};
+use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
 
 /// SQLite has no array binds; one prepared statement per row inside a single
 /// transaction is as fast here and keeps the batch all-or-nothing.
@@ -52,13 +52,15 @@ pub async fn samples(pool: &SqlitePool, q: &SampleQuery<'_>) -> Result<Vec<Sampl
          WHERE site = ?1 AND name = ?2
            AND (?3 IS NULL OR path LIKE ?3 ESCAPE '\\')
            AND (?4 IS NULL OR received_at_ms >= ?4)
-           AND (?5 IS NULL OR received_at_ms < ?5)",
+           AND (?5 IS NULL OR received_at_ms < ?5)
+           AND (?6 IS NULL OR release = ?6)",
     )
     .bind(q.site)
     .bind(q.metric)
     .bind(q.path_prefix.map(like_prefix))
     .bind(q.since.map(|t| t.timestamp_millis()))
     .bind(q.until.map(|t| t.timestamp_millis()))
+    .bind(q.release)
     .fetch_all(pool)
     .await?;
     rows.iter()
@@ -87,4 +89,37 @@ pub async fn recent_metrics(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(MetricRow::from).collect())
+}
+
+pub async fn path_samples(
+    pool: &SqlitePool,
+    q: &SampleQuery<'_>,
+) -> Result<Vec<PathSample>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT path, value, 1.0 / sample_rate AS weight FROM metric
+         WHERE site = ?1 AND name = ?2
+           AND (?3 IS NULL OR path LIKE ?3 ESCAPE '\\')
+           AND (?4 IS NULL OR received_at_ms >= ?4)
+           AND (?5 IS NULL OR received_at_ms < ?5)
+           AND (?6 IS NULL OR release = ?6)",
+    )
+    .bind(q.site)
+    .bind(q.metric)
+    .bind(q.path_prefix.map(like_prefix))
+    .bind(q.since.map(|t| t.timestamp_millis()))
+    .bind(q.until.map(|t| t.timestamp_millis()))
+    .bind(q.release)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PathSample {
+                path: r.try_get("path")?,
+                sample: Sample {
+                    value: r.try_get("value")?,
+                    weight: r.try_get("weight")?,
+                },
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,205 @@
+//! Scheduled budget alerts. Every `alert_interval_secs` the collector runs the
+//! budget check for each site with data; each (site, budget path, metric) goes
+//! through the pure state machine in `machine`; announced transitions are
+//! logged, posted to the webhooks (`deliver`) and stored (`GET
+//! /v1/sites/{site}/alerts`). The machine state lives in memory: after a
+//! restart the first breach needs the N evaluations again (never a duplicate
+//! storm, at worst a late alert).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::budget_file::BudgetFile;
+use crate::check::{self, Baseline, CheckOptions};
+use crate::configuration::Settings;
+use crate::storage::{AlertRecord, Store};
+
+pub mod deliver;
+pub mod machine;
+
+pub use deliver::{Delivery, WebhookConfig};
+pub use machine::{AlertKind, KeyState, Policy, Transition};
+
+#[derive(Clone, Debug)]
+pub struct AlertConfig {
+    pub policy: Policy,
+    pub webhooks: WebhookConfig,
+    pub budget: BudgetFile,
+    pub window_hours: u32,
+    pub min_samples: u64,
+}
+
+impl AlertConfig {
+    /// Reads the alert settings; a bad budget file or webhook URL is a startup error.
+    pub fn from_settings(s: &Settings) -> anyhow::Result<AlertConfig> {
+        let budget = match &s.alert_budget {
+            None => BudgetFile::default_budget(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("STRRAY_ALERT_BUDGET {}: {e}", p.display()))?;
+                BudgetFile::parse_str(&text)
+                    .map_err(|e| anyhow::anyhow!("STRRAY_ALERT_BUDGET {}: {e}", p.display()))?
+            }
+        };
+        let mut urls = Vec::new();
+        for u in s
+            .alert_webhooks
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            let parsed = url::Url::parse(u)
+                .map_err(|e| anyhow::anyhow!("STRRAY_ALERT_WEBHOOKS: {u:?}: {e}"))?;
+            if parsed.scheme() != "http" {
+                anyhow::bail!(
+                    "STRRAY_ALERT_WEBHOOKS: {u:?}: only http:// receivers are supported (no TLS client built in; use a local relay)"
+                );
+            }
+            urls.push(u.to_string());
+        }
+        Ok(AlertConfig {
+            policy: Policy {
+                consecutive: s.alert_consecutive.max(1),
+                cooldown: chrono::Duration::seconds(
+                    i64::try_from(s.alert_cooldown_secs).unwrap_or(i64::MAX / 1000),
+                ),
+                frequent_count: s.alert_frequent_count,
+                frequent_window: chrono::Duration::hours(i64::from(s.alert_frequent_window_hours)),
+            },
+            webhooks: WebhookConfig {
+                urls,
+                timeout: Duration::from_millis(s.alert_webhook_timeout_ms),
+                retries: s.alert_webhook_retries,
+                backoff: Duration::from_millis(200),
+            },
+            budget,
+            window_hours: s.alert_window_hours.clamp(1, 24 * 400),
+            min_samples: s.min_samples.max(1),
+        })
+    }
+}
+
+type Key = (String, String, String);
+
+pub struct AlertEngine {
+    store: Store,
+    cfg: AlertConfig,
+    client: reqwest::Client,
+    states: Mutex<HashMap<Key, KeyState>>,
+}
+
+impl AlertEngine {
+    pub fn new(store: Store, cfg: AlertConfig) -> AlertEngine {
+        AlertEngine {
+            store,
+            cfg,
+            client: reqwest::Client::new(),
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// One evaluation of every site at `now`: the scheduler calls this on its
+    /// interval; tests call it directly with a chosen clock.
+    pub async fn evaluate_once(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<AlertRecord>> {
+        let opts = CheckOptions {
+            budget: self.cfg.budget.clone(),
+            window_hours: self.cfg.window_hours,
+            min_samples: self.cfg.min_samples,
+            release: None,
+            baseline: None::<Baseline>,
+            tolerance: check::DEFAULT_TOLERANCE,
+        };
+        let mut announced = Vec::new();
+        for site in self.store.sites().await? {
+            let report = check::run(&self.store, &site, &opts, now).await?;
+            let mut transitions = Vec::new();
+            {
+                let mut states = self
+                    .states
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+                for e in &report.entries {
+                    for t in &e.timings {
+                        let key = (site.clone(), e.path.clone(), t.metric.clone());
+                        let st = states.entry(key).or_default();
+                        if let Some(tr) = st.step(&self.cfg.policy, t.severity, now) {
+                            transitions.push((e.path.clone(), t.clone(), tr));
+                        }
+                    }
+                }
+            }
+            for (path, t, tr) in transitions {
+                let message = match tr.kind {
+                    AlertKind::Recovered => format!(
+                        "{} on {site} {path} recovered: p{} {} within budget {}",
+                        t.metric,
+                        t.percentile,
+                        t.value.map(|v| v.to_string()).unwrap_or_default(),
+                        t.budget
+                    ),
+                    kind => format!(
+                        "{} on {site} {path} {}: p{} {} is {:.0}% of budget {} ({}, {} samples)",
+                        t.metric,
+                        kind.as_str(),
+                        t.percentile,
+                        t.value.map(|v| v.to_string()).unwrap_or_default(),
+                        t.ratio.unwrap_or(0.0) * 100.0,
+                        t.budget,
+                        tr.severity.as_str(),
+                        t.samples
+                    ),
+                };
+                tracing::warn!(target: "strray::alert", %site, %path, metric = %t.metric, kind = tr.kind.as_str(), severity = tr.severity.as_str(), "{message}");
+                let body = serde_json::json!({
+                    "site": site, "path": path, "metric": t.metric,
+                    "kind": tr.kind, "severity": tr.severity,
+                    "previous_severity": tr.previous,
+                    "value": t.value, "budget": t.budget, "ratio": t.ratio,
+                    "percentile": t.percentile, "samples": t.samples,
+                    "interval": t.interval, "message": message, "at": now,
+                });
+                let deliveries = deliver::deliver(&self.client, &self.cfg.webhooks, &body).await;
+                let rec = AlertRecord {
+                    site: site.clone(),
+                    path,
+                    metric: t.metric.clone(),
+                    kind: tr.kind.as_str().into(),
+                    severity: tr.severity.as_str().into(),
+                    previous_severity: tr.previous.map(|s| s.as_str().to_string()),
+                    value: t.value,
+                    budget: t.budget,
+                    samples: i64::try_from(t.samples).unwrap_or(i64::MAX),
+                    message,
+                    deliveries: serde_json::to_string(&deliveries)?,
+                    created_at: now,
+                };
+                self.store.insert_alert(&rec).await?;
+                announced.push(rec);
+            }
+        }
+        Ok(announced)
+    }
+}
+
+/// Runs `evaluate_once` every `interval` until the process ends.
+pub fn spawn_scheduler(
+    engine: Arc<AlertEngine>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; wait one interval instead
+        loop {
+            tick.tick().await;
+            if let Err(e) = engine.evaluate_once(Utc::now()).await {
+                tracing::error!(error = ?e, "alert evaluation failed");
+            }
+        }
+    })
+}

@@ -1,0 +1,598 @@
+//! The budget check behind the `check` CLI, `POST /v1/sites/{site}/check` and
+//! the alert scheduler: every entry of a budget file that has timings is
+//! evaluated over the samples its path pattern matches, optionally with a
+//! regression comparison against a baseline release or the previous window.
+//!
+//! Exit status (CLI): 1 when any timing is breached (error or critical) or any
+//! metric regressed; otherwise 2 when anything lacked data; otherwise 0. A
+//! breach outranks missing data because it is a definite finding.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use vitals_core::MetricName;
+
+use crate::budget::{Severity, classify, weighted_percentile};
+use crate::budget_file::{BudgetEntry, BudgetFile, Unjudged};
+use crate::storage::{Sample, SampleQuery, Store};
+
+pub mod client;
+pub mod render;
+pub mod stats;
+
+pub use stats::{Interval, Shares};
+
+/// Confidence level of the percentile intervals.
+pub const LEVEL: f64 = 0.95;
+/// Default regression tolerance: 10 % worse than the baseline.
+pub const DEFAULT_TOLERANCE: f64 = 0.10;
+const MAX_LABEL: usize = 64;
+
+/// What a caller asks for; the JSON body of `POST /v1/sites/{site}/check`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// A budget.json array; absent or null: the built-in default budget.
+    #[serde(default)]
+    pub budget: Option<serde_json::Value>,
+    /// Window in hours when an entry does not set `strray.windowHours`.
+    pub window_hours: Option<u32>,
+    /// Minimum samples when an entry does not set `strray.minSamples`.
+    pub min_samples: Option<u64>,
+    /// Judge only page views that declared this release.
+    pub release: Option<String>,
+    /// Compare against page views of this release (same window).
+    pub baseline_release: Option<String>,
+    /// Compare against the N hours right before the current window.
+    pub baseline_window_hours: Option<u32>,
+    /// Regression tolerance as a fraction (0.1 = 10 %).
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Baseline {
+    Release(String),
+    PreviousWindow { hours: u32 },
+}
+
+/// A validated request.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub budget: BudgetFile,
+    pub window_hours: u32,
+    pub min_samples: u64,
+    pub release: Option<String>,
+    pub baseline: Option<Baseline>,
+    pub tolerance: f64,
+}
+
+fn label(field: &str, v: Option<String>) -> Result<Option<String>, String> {
+    match v {
+        Some(s)
+            if s.is_empty() || s.chars().count() > MAX_LABEL || s.contains(char::is_control) =>
+        {
+            Err(format!(
+                "{field}: must be 1 to {MAX_LABEL} printable characters"
+            ))
+        }
+        v => Ok(v),
+    }
+}
+
+fn hours(field: &str, h: u32) -> Result<u32, String> {
+    if h == 0 || h > 24 * 400 {
+        return Err(format!("{field}: must be 1 to 9600"));
+    }
+    Ok(h)
+}
+
+impl CheckRequest {
+    /// Validates against the caller's defaults; the error names the field.
+    pub fn into_options(
+        self,
+        default_window_hours: u32,
+        default_min_samples: u64,
+    ) -> Result<CheckOptions, String> {
+        let budget = match self.budget {
+            None | Some(serde_json::Value::Null) => BudgetFile::default_budget(),
+            Some(v) => BudgetFile::from_value(v).map_err(|e| format!("budget: {e}"))?,
+        };
+        let window_hours = hours(
+            "window_hours",
+            self.window_hours.unwrap_or(default_window_hours),
+        )?;
+        let min_samples = self.min_samples.unwrap_or(default_min_samples).max(1);
+        let release = label("release", self.release)?;
+        let baseline = match (
+            label("baseline_release", self.baseline_release)?,
+            self.baseline_window_hours,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "baseline_release and baseline_window_hours: give at most one baseline".into(),
+                );
+            }
+            (Some(r), None) => Some(Baseline::Release(r)),
+            (None, Some(h)) => Some(Baseline::PreviousWindow {
+                hours: hours("baseline_window_hours", h)?,
+            }),
+            (None, None) => None,
+        };
+        let tolerance = self.tolerance.unwrap_or(DEFAULT_TOLERANCE);
+        if !(tolerance.is_finite() && (0.0..=10.0).contains(&tolerance)) {
+            return Err("tolerance: must be a fraction between 0 and 10".into());
+        }
+        Ok(CheckOptions {
+            budget,
+            window_hours,
+            min_samples,
+            release,
+            baseline,
+            tolerance,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimingResult {
+    pub metric: String,
+    /// The id in the budget file.
+    pub id: String,
+    pub unit: String,
+    pub budget: f64,
+    pub percentile: f64,
+    pub value: Option<f64>,
+    /// value / budget.
+    pub ratio: Option<f64>,
+    pub interval: Option<Interval>,
+    pub samples: u64,
+    pub min_samples: u64,
+    pub shares: Option<Shares>,
+    pub severity: Severity,
+    /// The breach holds at the interval's lower bound: not sampling noise.
+    pub breach_is_solid: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryResult {
+    pub index: usize,
+    pub path: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub window_hours: u32,
+    pub status: Severity,
+    pub timings: Vec<TimingResult>,
+    pub unjudged: Vec<Unjudged>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegressionStatus {
+    Ok,
+    Regressed,
+    InsufficientData,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionResult {
+    pub index: usize,
+    pub path: String,
+    pub metric: String,
+    pub percentile: f64,
+    pub baseline: Option<f64>,
+    pub current: Option<f64>,
+    pub baseline_samples: u64,
+    pub current_samples: u64,
+    pub min_samples: u64,
+    /// current / baseline − 1 (0.12 = 12 % worse).
+    pub change: Option<f64>,
+    /// Conservative bounds of the change from both percentile intervals.
+    pub change_low: Option<f64>,
+    pub change_high: Option<f64>,
+    pub status: RegressionStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegressionReport {
+    pub baseline: String,
+    pub current: String,
+    pub tolerance: f64,
+    pub metrics: Vec<RegressionResult>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    InsufficientData,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::InsufficientData => 2,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::InsufficientData => "insufficient-data",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub site: String,
+    pub release: Option<String>,
+    pub generated_at: DateTime<Utc>,
+    pub outcome: Outcome,
+    pub entries: Vec<EntryResult>,
+    pub regression: Option<RegressionReport>,
+}
+
+/// Judges one metric's samples against one timing budget. Pure.
+pub fn judge(
+    metric: MetricName,
+    id: &str,
+    budget: f64,
+    entry: &BudgetEntry,
+    min_samples: u64,
+    samples: &[Sample],
+) -> TimingResult {
+    let n = samples.len() as u64;
+    let value = weighted_percentile(samples, entry.percentile);
+    let interval = (n > 0).then(|| stats::percentile_interval(samples, entry.percentile, LEVEL));
+    let severity = match value {
+        Some(v) if n >= min_samples => classify(v, budget, &entry.thresholds),
+        _ => Severity::InsufficientData,
+    };
+    let breach_is_solid = severity.is_breach()
+        && interval
+            .and_then(|i| i.low)
+            .is_some_and(|low| classify(low, budget, &entry.thresholds).is_breach());
+    TimingResult {
+        metric: metric.as_str().into(),
+        id: id.into(),
+        unit: if metric.is_unitless() { "score" } else { "ms" }.into(),
+        budget,
+        percentile: entry.percentile,
+        value,
+        ratio: value
+            .map(|v| {
+                if budget > 0.0 {
+                    v / budget
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .filter(|r| r.is_finite()),
+        interval,
+        samples: n,
+        min_samples,
+        shares: stats::shares(metric, samples),
+        severity,
+        breach_is_solid,
+    }
+}
+
+async fn entry_samples(
+    store: &Store,
+    site: &str,
+    entry: &BudgetEntry,
+    metric: MetricName,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    release: Option<&str>,
+) -> Result<Vec<Sample>, sqlx::Error> {
+    let prefix = entry.path.literal_prefix();
+    let rows = store
+        .path_samples(&SampleQuery {
+            site,
+            metric: metric.as_str(),
+            path_prefix: (prefix != "/").then_some(prefix),
+            since: Some(since),
+            until: Some(until),
+            release,
+        })
+        .await?;
+    // SQL narrowed by the literal prefix (and SQLite's LIKE ignores ASCII
+    // case); the pattern decides exactly here.
+    Ok(rows
+        .into_iter()
+        .filter(|r| entry.path.matches(&r.path))
+        .map(|r| r.sample)
+        .collect())
+}
+
+/// Runs the whole check at `now`.
+pub async fn run(
+    store: &Store,
+    site: &str,
+    opts: &CheckOptions,
+    now: DateTime<Utc>,
+) -> Result<CheckReport, sqlx::Error> {
+    let mut entries = Vec::new();
+    let mut regressions = Vec::new();
+    for entry in &opts.budget.entries {
+        let window = entry.window_hours.unwrap_or(opts.window_hours);
+        let from = now - Duration::hours(i64::from(window));
+        let min_samples = entry.min_samples.unwrap_or(opts.min_samples);
+        let mut timings = Vec::new();
+        for t in &entry.timings {
+            let Some(metric) = t.metric_name() else {
+                continue;
+            };
+            let current = entry_samples(
+                store,
+                site,
+                entry,
+                metric,
+                from,
+                now,
+                opts.release.as_deref(),
+            )
+            .await?;
+            let result = judge(metric, &t.id, t.budget, entry, min_samples, &current);
+            if let Some(b) = &opts.baseline {
+                let base = match b {
+                    Baseline::Release(r) => {
+                        entry_samples(store, site, entry, metric, from, now, Some(r)).await?
+                    }
+                    Baseline::PreviousWindow { hours } => {
+                        let bfrom = from - Duration::hours(i64::from(*hours));
+                        entry_samples(
+                            store,
+                            site,
+                            entry,
+                            metric,
+                            bfrom,
+                            from,
+                            opts.release.as_deref(),
+                        )
+                        .await?
+                    }
+                };
+                regressions.push(compare(
+                    entry,
+                    metric,
+                    min_samples,
+                    opts.tolerance,
+                    &base,
+                    &current,
+                ));
+            }
+            timings.push(result);
+        }
+        let status = if timings.is_empty() {
+            Severity::Pass
+        } else {
+            timings
+                .iter()
+                .map(|t| t.severity)
+                .max()
+                .unwrap_or(Severity::Pass)
+        };
+        entries.push(EntryResult {
+            index: entry.index,
+            path: entry.path.as_str().into(),
+            from,
+            to: now,
+            window_hours: window,
+            status,
+            timings,
+            unjudged: entry.unjudged.clone(),
+        });
+    }
+    let regression = opts.baseline.as_ref().map(|b| RegressionReport {
+        baseline: match b {
+            Baseline::Release(r) => format!("release {r}"),
+            Baseline::PreviousWindow { hours } => {
+                format!("the {hours} h before the current window")
+            }
+        },
+        current: match &opts.release {
+            Some(r) => format!("release {r}"),
+            None => "current window".into(),
+        },
+        tolerance: opts.tolerance,
+        metrics: regressions,
+    });
+    let outcome = outcome(&entries, regression.as_ref());
+    Ok(CheckReport {
+        site: site.into(),
+        release: opts.release.clone(),
+        generated_at: now,
+        outcome,
+        entries,
+        regression,
+    })
+}
+
+/// Baseline vs current percentile of one metric. Pure.
+pub fn compare(
+    entry: &BudgetEntry,
+    metric: MetricName,
+    min_samples: u64,
+    tolerance: f64,
+    baseline: &[Sample],
+    current: &[Sample],
+) -> RegressionResult {
+    let p = entry.percentile;
+    let b = weighted_percentile(baseline, p);
+    let c = weighted_percentile(current, p);
+    let bi = stats::percentile_interval(baseline, p, LEVEL);
+    let ci = stats::percentile_interval(current, p, LEVEL);
+    let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
+        (Some(n), Some(d)) if d > 0.0 => Some(n / d - 1.0),
+        (Some(n), Some(d)) if d == 0.0 && n == 0.0 => Some(0.0),
+        _ => None,
+    };
+    let change = ratio(c, b);
+    let enough = baseline.len() as u64 >= min_samples && current.len() as u64 >= min_samples;
+    let status = match change {
+        Some(ch) if enough => {
+            if ch > tolerance * (1.0 + 1e-9) {
+                RegressionStatus::Regressed
+            } else {
+                RegressionStatus::Ok
+            }
+        }
+        // Zero baseline, nonzero current: worse by any ratio.
+        None if enough && b == Some(0.0) && c.is_some_and(|c| c > 0.0) => {
+            RegressionStatus::Regressed
+        }
+        _ => RegressionStatus::InsufficientData,
+    };
+    RegressionResult {
+        index: entry.index,
+        path: entry.path.as_str().into(),
+        metric: metric.as_str().into(),
+        percentile: p,
+        baseline: b,
+        current: c,
+        baseline_samples: baseline.len() as u64,
+        current_samples: current.len() as u64,
+        min_samples,
+        change,
+        change_low: ratio(ci.low, bi.high),
+        change_high: ratio(ci.high, bi.low),
+        status,
+    }
+}
+
+fn outcome(entries: &[EntryResult], regression: Option<&RegressionReport>) -> Outcome {
+    let timings = entries.iter().flat_map(|e| e.timings.iter());
+    let regs = regression.map(|r| r.metrics.as_slice()).unwrap_or(&[]);
+    if timings.clone().any(|t| t.severity.is_breach())
+        || regs.iter().any(|r| r.status == RegressionStatus::Regressed)
+    {
+        return Outcome::Fail;
+    }
+    let nothing_judged = timings.clone().next().is_none();
+    if nothing_judged
+        || timings
+            .clone()
+            .any(|t| t.severity == Severity::InsufficientData)
+        || regs
+            .iter()
+            .any(|r| r.status == RegressionStatus::InsufficientData)
+    {
+        return Outcome::InsufficientData;
+    }
+    Outcome::Pass
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn equal(v: &[f64]) -> Vec<Sample> {
+        v.iter()
+            .map(|&value| Sample { value, weight: 1.0 })
+            .collect()
+    }
+
+    fn entry() -> BudgetEntry {
+        BudgetFile::default_budget().entries.remove(0)
+    }
+
+    #[test]
+    fn regression_needs_more_than_the_tolerance_and_enough_samples() {
+        let e = entry();
+        let base = equal(&[1000.0; 20]);
+        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &equal(&[1100.0; 20]));
+        assert_eq!(
+            r.status,
+            RegressionStatus::Ok,
+            "exactly +10 % is within tolerance"
+        );
+        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &equal(&[1101.0; 20]));
+        assert_eq!(r.status, RegressionStatus::Regressed);
+        assert!((r.change.unwrap() - 0.101).abs() < 1e-12);
+        let r = compare(&e, MetricName::Lcp, 30, 0.1, &base, &equal(&[2000.0; 20]));
+        assert_eq!(r.status, RegressionStatus::InsufficientData);
+    }
+
+    #[test]
+    fn a_solid_breach_holds_at_the_lower_bound() {
+        let e = entry();
+        let all_slow = equal(&[3000.0; 100]);
+        let r = judge(
+            MetricName::Lcp,
+            "largest-contentful-paint",
+            2500.0,
+            &e,
+            5,
+            &all_slow,
+        );
+        assert_eq!(r.severity, Severity::Critical);
+        assert!(r.breach_is_solid);
+        // p75 over budget but the lower bound is not: 30 % slow of 100.
+        let mut mixed = equal(&[1000.0; 70]);
+        mixed.extend(equal(&[3000.0; 30]));
+        let r = judge(
+            MetricName::Lcp,
+            "largest-contentful-paint",
+            2500.0,
+            &e,
+            5,
+            &mixed,
+        );
+        assert!(r.severity.is_breach());
+        assert!(!r.breach_is_solid);
+    }
+
+    #[test]
+    fn requests_are_validated_field_by_field() {
+        let bad = [
+            (
+                CheckRequest {
+                    window_hours: Some(0),
+                    ..Default::default()
+                },
+                "window_hours",
+            ),
+            (
+                CheckRequest {
+                    tolerance: Some(-0.1),
+                    ..Default::default()
+                },
+                "tolerance",
+            ),
+            (
+                CheckRequest {
+                    release: Some(String::new()),
+                    ..Default::default()
+                },
+                "release",
+            ),
+            (
+                CheckRequest {
+                    baseline_release: Some("a".into()),
+                    baseline_window_hours: Some(1),
+                    ..Default::default()
+                },
+                "at most one baseline",
+            ),
+            (
+                CheckRequest {
+                    budget: Some(serde_json::json!({})),
+                    ..Default::default()
+                },
+                "budget: ",
+            ),
+        ];
+        for (req, want) in bad {
+            let e = req.into_options(24, 5).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
+        let ok = CheckRequest::default().into_options(24, 5).unwrap();
+        assert_eq!(ok.budget, BudgetFile::default_budget());
+        assert_eq!(ok.tolerance, 0.1);
+    }
+}

@@ -1,0 +1,212 @@
+//! Scheduled alerts, driven tick by tick with a chosen clock, delivering to
+//! real HTTP receivers: one healthy, one that fails twice before accepting,
+//! one down.
+
+use std::sync::Mutex;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use chrono::{Duration, Utc};
+use collector::alerts::{AlertConfig, AlertEngine};
+use collector::storage::MetricRow;
+use integration_tests::{BACKENDS, spawn_app_with};
+use serde_json::Value;
+
+#[derive(Default)]
+struct Received {
+    bodies: Mutex<Vec<Value>>,
+    /// Answer 500 to this many requests first.
+    fail_first: Mutex<u32>,
+}
+
+async fn receive(body: web::Json<Value>, state: web::Data<Received>) -> HttpResponse {
+    state.bodies.lock().unwrap().push(body.into_inner());
+    let mut f = state.fail_first.lock().unwrap();
+    if *f > 0 {
+        *f -= 1;
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok().finish()
+}
+
+/// A receiver on port 0; returns its URL and what it saw.
+fn receiver(fail_first: u32) -> (String, web::Data<Received>) {
+    let data = web::Data::new(Received {
+        bodies: Mutex::new(Vec::new()),
+        fail_first: Mutex::new(fail_first),
+    });
+    let d = data.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(d.clone())
+            .route("/hook", web::post().to(receive))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://127.0.0.1:{port}/hook"), data)
+}
+
+fn lcp(pv: usize, value: f64) -> MetricRow {
+    MetricRow {
+        site: "shop".into(),
+        page_view_id: format!("pv{pv:08}"),
+        metric_id: format!("v1-LCP-{pv}"),
+        name: "LCP".into(),
+        value,
+        delta: value,
+        rating: "good".into(),
+        navigation_type: "navigate".into(),
+        url: "https://shop.example/".into(),
+        path: "/".into(),
+        route: "/".into(),
+        sample_rate: 1.0,
+        release: None,
+        connection: None,
+        form_factor: "desktop".into(),
+        browser: "Chrome".into(),
+        engine: "Blink".into(),
+        country: None,
+        attribution: None,
+        seq: 0,
+        received_at: Utc::now() - Duration::minutes(30),
+    }
+}
+
+fn kinds(v: &[collector::storage::AlertRecord]) -> Vec<String> {
+    v.iter()
+        .map(|a| format!("{} {} {}", a.metric, a.kind, a.severity))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fire_once_recover_once_respect_cooldown_and_survive_a_dead_receiver() {
+    for backend in BACKENDS {
+        let (ok_url, ok) = receiver(0);
+        let (flaky_url, flaky) = receiver(2);
+        let down_url = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://127.0.0.1:{}/hook", l.local_addr().unwrap().port())
+        }; // dropped: nothing listens there
+        let hooks = format!("{down_url},{flaky_url},{ok_url}");
+        let app = spawn_app_with(backend, |s| {
+            s.alert_interval_secs = 0; // the test drives the ticks
+            s.alert_webhooks = Some(hooks.clone());
+            s.alert_webhook_retries = 2;
+            s.alert_webhook_timeout_ms = 2000;
+        })
+        .await;
+        let settings = collector::configuration::Settings {
+            min_samples: 5,
+            alert_webhooks: Some(hooks.clone()),
+            alert_webhook_retries: 2,
+            alert_webhook_timeout_ms: 2000,
+            ..Default::default()
+        };
+        let engine = AlertEngine::new(
+            app.store.clone(),
+            AlertConfig::from_settings(&settings).unwrap(),
+        );
+        let t0 = Utc::now();
+        let at = |min: i64| t0 + Duration::minutes(min);
+
+        // LCP p75 at 2600 of 2500: an error (1.04), not critical.
+        let rows: Vec<_> = (0..10).map(|i| lcp(i, 2600.0)).collect();
+        app.store.insert_metrics(&rows).await.unwrap();
+        assert!(
+            engine.evaluate_once(at(0)).await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+        assert!(engine.evaluate_once(at(5)).await.unwrap().is_empty());
+        let fired = engine.evaluate_once(at(10)).await.unwrap();
+        assert_eq!(
+            kinds(&fired),
+            ["LCP fired error"],
+            "{backend:?}: third breach fires"
+        );
+        let deliveries: Value = serde_json::from_str(&fired[0].deliveries).unwrap();
+        assert_eq!(deliveries[0]["ok"], false, "down receiver: {deliveries}");
+        assert_eq!(deliveries[0]["attempts"], 3, "retried twice");
+        assert_eq!(deliveries[1]["ok"], true, "flaky receiver, after retries");
+        assert_eq!(deliveries[1]["attempts"], 3);
+        assert_eq!(deliveries[2]["ok"], true);
+        assert_eq!(deliveries[2]["attempts"], 1);
+        assert_eq!(ok.bodies.lock().unwrap().len(), 1);
+        assert_eq!(flaky.bodies.lock().unwrap().len(), 3);
+        let body = ok.bodies.lock().unwrap()[0].clone();
+        assert_eq!(body["metric"], "LCP");
+        assert_eq!(body["kind"], "fired");
+        assert_eq!(body["severity"], "error");
+        assert_eq!(body["value"], 2600.0);
+        assert_eq!(body["budget"], 2500.0);
+
+        // Continued breach: nothing more.
+        assert!(engine.evaluate_once(at(15)).await.unwrap().is_empty());
+        assert!(engine.evaluate_once(at(20)).await.unwrap().is_empty());
+
+        // Recovery: enough fast views bring p75 under budget; announced once.
+        let fast: Vec<_> = (100..140).map(|i| lcp(i, 1000.0)).collect();
+        app.store.insert_metrics(&fast).await.unwrap();
+        let rec = engine.evaluate_once(at(25)).await.unwrap();
+        assert_eq!(kinds(&rec), ["LCP recovered pass"]);
+        assert!(engine.evaluate_once(at(30)).await.unwrap().is_empty());
+
+        // Breach again within the cooldown (1 h after the fire): suppressed.
+        let slow: Vec<_> = (200..400).map(|i| lcp(i, 2700.0)).collect();
+        app.store.insert_metrics(&slow).await.unwrap();
+        for m in [35, 40, 45, 50] {
+            assert!(
+                engine.evaluate_once(at(m)).await.unwrap().is_empty(),
+                "minute {m}"
+            );
+        }
+        // After the cooldown the ongoing breach is announced again.
+        let again = engine.evaluate_once(at(75)).await.unwrap();
+        assert_eq!(kinds(&again), ["LCP fired error"]);
+        assert_eq!(
+            ok.bodies.lock().unwrap().len(),
+            3,
+            "fired, recovered, fired"
+        );
+
+        // History through the API, newest first.
+        let list: Vec<Value> = app
+            .client
+            .get(format!("{}/v1/sites/shop/alerts", app.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let k: Vec<&str> = list.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+        assert_eq!(k, ["fired", "recovered", "fired"], "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_critical_breach_fires_at_once() {
+    let app = spawn_app_with(integration_tests::Backend::Sqlite, |s| {
+        s.alert_interval_secs = 0
+    })
+    .await;
+    let rows: Vec<_> = (0..10).map(|i| lcp(i, 4000.0)).collect();
+    app.store.insert_metrics(&rows).await.unwrap();
+    let settings = collector::configuration::Settings {
+        min_samples: 5,
+        ..Default::default()
+    };
+    let engine = AlertEngine::new(
+        app.store.clone(),
+        AlertConfig::from_settings(&settings).unwrap(),
+    );
+    let fired = engine.evaluate_once(Utc::now()).await.unwrap();
+    assert_eq!(kinds(&fired), ["LCP fired critical"]);
+    let bad = collector::configuration::Settings {
+        alert_webhooks: Some("https://hooks.example/x".into()),
+        ..Default::default()
+    };
+    let err = AlertConfig::from_settings(&bad).unwrap_err().to_string();
+    assert!(err.contains("only http://"), "{err}");
+}
