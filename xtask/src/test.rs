@@ -6,8 +6,37 @@ use anyhow::Result;
 
 use crate::pg::TempPostgres;
 
+/// Fails early, with the fix, when a system package the tests need is missing.
+fn preflight(browser: bool) -> Result<()> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut missing = Vec::new();
+    if browser && !std::path::Path::new(&chromium).exists() {
+        missing.push("chromium");
+    }
+    if std::env::var("DATABASE_URL").is_err()
+        && !std::path::Path::new("/usr/lib/postgresql").exists()
+    {
+        missing.push("postgresql");
+    }
+    if Command::new("psql").arg("--version").output().is_err() {
+        missing.push("postgresql-client");
+    }
+    if !crate::root().join("node_modules/.bin/wasm-opt").exists() {
+        anyhow::bail!("node_modules is missing: run `npm ci` first");
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "missing system packages: {} — install with `sudo apt-get install {}` (or run .ci/run)",
+            missing.join(", "),
+            missing.join(" ")
+        );
+    }
+    Ok(())
+}
+
 pub fn run(browser: bool) -> Result<()> {
     let root = crate::root();
+    preflight(browser)?;
     // PostgreSQL: the given one, or a throwaway cluster for this run.
     let (url, _pg) = match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => (url, None),
