@@ -84,6 +84,11 @@ struct Agent {
     lcp_final: bool,
     lcp_url: String,
     fid_done: bool,
+    /// FID after a bfcache restore (no `first-input` entry then), as web-vitals
+    /// v4's polyfill: armed at the restore; a pending pointerdown waits for
+    /// its pointerup. `(delay, startTime, type, target)`.
+    fid_poly: bool,
+    fid_pending: Option<(f64, f64, String, String)>,
     long_tasks: Vec<(f64, f64)>,
     requests: Vec<(f64, f64)>,
     tti_done: bool,
@@ -191,6 +196,8 @@ pub fn start(config: &JsValue) {
             lcp_final: false,
             lcp_url: String::new(),
             fid_done: false,
+            fid_poly: false,
+            fid_pending: None,
             long_tasks: Vec::new(),
             requests: Vec::new(),
             tti_done: false,
@@ -236,6 +243,18 @@ pub fn start(config: &JsValue) {
                 });
             }
         });
+    }
+
+    for ty in [
+        "mousedown",
+        "keydown",
+        "touchstart",
+        "pointerdown",
+        "pointerup",
+        "pointercancel",
+    ] {
+        let s = st.clone();
+        listen_forever(&w, ty, move |e| with(&s, |a| a.fid_polyfill(&e)));
     }
 
     if is_prerendering() {
@@ -363,6 +382,8 @@ fn restore(st: &St, ts: f64) {
         a.count_base = num0(&g("performance"), "interactionCount");
         a.lcp_final = true;
         a.fid_done = true;
+        a.fid_poly = true;
+        a.fid_pending = None;
         a.tti_done = true;
     });
     let s = st.clone();
@@ -608,9 +629,60 @@ impl Agent {
         }
         let target = selector(&get(e, "target"));
         let ty = string(e, "name").unwrap_or_default();
+        self.set_fid(delay, start, ty, target);
+    }
+
+    /// web-vitals v4's first-input polyfill, used after a bfcache restore: the
+    /// first cancelable mousedown / keydown / touchstart, or pointerdown once
+    /// its pointerup arrives (a pointercancel discards it), whichever is first.
+    fn fid_polyfill(&mut self, e: &JsValue) {
+        if !self.fid_poly {
+            return;
+        }
+        let ty = string(e, "type").unwrap_or_default();
+        match ty.as_str() {
+            "pointerup" => {
+                if let Some((delay, start, name, target)) = self.fid_pending.take() {
+                    self.fid_poly = false;
+                    self.set_fid(delay, start, name, target);
+                }
+            }
+            "pointercancel" => self.fid_pending = None,
+            _ => {
+                // A pending pointerdown does not block the mousedown that follows it
+                // (v4 records whichever completes first: usually that mousedown).
+                if get(e, "cancelable").as_bool() != Some(true) {
+                    return;
+                }
+                let ts = num(e, "timeStamp");
+                // Some browsers used epoch time stamps for events.
+                let delay = if ts > 1e12 {
+                    date_now() - ts
+                } else {
+                    now() - ts
+                };
+                if !delay.is_finite() {
+                    return;
+                }
+                let target = selector(&get(e, "target"));
+                if ty == "pointerdown" {
+                    self.fid_pending = Some((delay, ts, ty, target));
+                } else {
+                    self.fid_poly = false;
+                    self.set_fid(delay, ts, ty, target);
+                }
+            }
+        }
+    }
+
+    fn set_fid(&mut self, delay: f64, start: f64, ty: String, target: String) {
+        if start >= self.first_hidden {
+            return;
+        }
         let s = slot_mut(self, MetricName::Fid);
-        s.value = delay;
+        s.value = delay.max(0.0);
         s.ready = true;
+        s.attr.clear();
         if !target.is_empty() {
             s.attr.push(("target", AttrValue::Str(target)));
         }
@@ -647,6 +719,17 @@ impl Agent {
             self.counter.count()
         };
         let Some(c) = self.inp.candidate(count) else {
+            // web-vitals v6: interactions after a restore that all stayed
+            // below the event-timing threshold count as one 8 ms interaction.
+            let restored = self.nav_type == "back-forward-cache";
+            let s = slot_mut(self, MetricName::Inp);
+            if count > 0 && restored && s.value < 0.0 {
+                s.value = 8.0;
+                s.attr.clear();
+                s.attr.push(("input_delay", AttrValue::Num(0.0)));
+                s.attr.push(("processing", AttrValue::Num(0.0)));
+                s.attr.push(("presentation", AttrValue::Num(8.0)));
+            }
             return;
         };
         let latency = c.latency;
