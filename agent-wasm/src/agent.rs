@@ -496,6 +496,10 @@ impl Agent {
         if matches!(kind, Kind::Event | Kind::FirstInput) {
             self.update_inp();
         }
+        // CLS compares windows once per observer batch, as web-vitals does.
+        if kind == Kind::Shift && self.cls.end_batch() {
+            self.update_cls();
+        }
     }
 
     fn on_paint(&mut self, e: &JsValue, start: f64) {
@@ -584,7 +588,7 @@ impl Agent {
             return;
         }
         let recent = get(e, "hadRecentInput").as_bool() == Some(true);
-        let changed = self.cls.add(start, num(e, "value"), recent, || {
+        self.cls.add_to_window(start, num(e, "value"), recent, || {
             // First source whose node is an Element, else the first source.
             let sources = items(&get(e, "sources"));
             let node = sources
@@ -595,24 +599,26 @@ impl Agent {
                 .unwrap_or(JsValue::NULL);
             selector(&node)
         });
-        if changed {
-            let value = self.cls.value();
-            let attr = self
-                .cls
-                .largest_shift()
-                .map(|l| {
-                    let mut v = Vec::with_capacity(2);
-                    if !l.target.is_empty() {
-                        v.push(("target", AttrValue::Str(l.target.clone())));
-                    }
-                    v.push(("time", AttrValue::Num(l.time)));
-                    v
-                })
-                .unwrap_or_default();
-            let s = slot_mut(self, MetricName::Cls);
-            s.value = value;
-            s.attr = attr;
-        }
+    }
+
+    /// CLS value and attribution after a batch raised the maximum window.
+    fn update_cls(&mut self) {
+        let value = self.cls.value();
+        let attr = self
+            .cls
+            .largest_shift()
+            .map(|l| {
+                let mut v = Vec::with_capacity(2);
+                if !l.target.is_empty() {
+                    v.push(("target", AttrValue::Str(l.target.clone())));
+                }
+                v.push(("time", AttrValue::Num(l.time)));
+                v
+            })
+            .unwrap_or_default();
+        let s = slot_mut(self, MetricName::Cls);
+        s.value = value;
+        s.attr = attr;
     }
 
     fn on_first_input(&mut self, e: &JsValue, start: f64) {

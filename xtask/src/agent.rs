@@ -22,9 +22,10 @@ pub struct AgentDist {
 }
 
 /// wasm + loader, brotli -q 11, must stay at or below this (bytes). The product
-/// goal is ≤ 8 KB; this gate catches regressions such as a serde or `format!`
-/// creeping into the agent.
-pub const BROTLI_BUDGET_BYTES: u64 = 20_000;
+/// goal is ≤ 8 KB (8192) and is NOT met yet (≈ 17.6 KB, see agent-wasm/METRICS.md);
+/// this gate sits just above today's size so any growth fails the build. Lower it
+/// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
+pub const BROTLI_BUDGET_BYTES: u64 = 18_000;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2).
@@ -158,6 +159,65 @@ pub fn print_sizes(dist: &AgentDist) -> Result<()> {
     );
     println!("budget: wasm + loader brotli ≤ {BROTLI_BUDGET_BYTES} bytes");
     Ok(())
+}
+
+/// What the bytes are: the wasm module's sections (raw and brotli alone) and
+/// the loader's parts.
+pub fn print_breakdown(dist: &AgentDist) -> Result<()> {
+    const NAMES: [&str; 13] = [
+        "custom",
+        "type",
+        "import",
+        "function",
+        "table",
+        "memory",
+        "global",
+        "export",
+        "start",
+        "element",
+        "code",
+        "data",
+        "datacount",
+    ];
+    let bytes = fs::read(&dist.wasm)?;
+    println!("\nwasm sections ({}):", dist.wasm.display());
+    println!("{:<28} {:>8} {:>8}", "section", "raw", "brotli");
+    let mut i = 8; // magic + version
+    while i < bytes.len() {
+        let id = bytes[i] as usize;
+        let (len, n) = leb128(&bytes[i + 1..]);
+        let body = bytes.get(i + 1 + n..i + 1 + n + len).unwrap_or(&[]);
+        let br = compressed_len("brotli", &["-q", "11", "-c"], body);
+        println!(
+            "{:<28} {:>8} {:>8}",
+            NAMES.get(id).copied().unwrap_or("?"),
+            len,
+            show(br)
+        );
+        i += 1 + n + len;
+    }
+    println!(
+        "code = Rust agent (observers, metric state, vitals-core math, JSON beacon) + js-sys/wasm-bindgen \
+         externref plumbing + lol_alloc; import = one wasm-bindgen shim per JS call used."
+    );
+    println!(
+        "loader agent.js = wasm-bindgen no-modules glue (instantiate, externref table, closures, \
+         string passing) + the script-tag bootstrap (config parsing), esbuild-minified."
+    );
+    Ok(())
+}
+
+/// Unsigned LEB128: (value, bytes read).
+fn leb128(b: &[u8]) -> (usize, usize) {
+    let (mut v, mut shift) = (0usize, 0);
+    for (i, &x) in b.iter().enumerate().take(5) {
+        v |= ((x & 0x7f) as usize) << shift;
+        if x & 0x80 == 0 {
+            return (v, i + 1);
+        }
+        shift += 7;
+    }
+    (v, b.len().min(5))
 }
 
 fn show(n: Option<u64>) -> String {

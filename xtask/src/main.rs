@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod bench_agent;
 mod demo;
 mod pg;
 mod test;
@@ -38,8 +39,14 @@ enum Task {
         #[arg(long, default_value_t = 8080)]
         site_port: u16,
     },
-    /// Measure the agent's size (raw, gzip, brotli).
+    /// Measure the agent's size (raw, gzip, brotli) and what the bytes are.
     BenchSize,
+    /// Measure the agent's main-thread cost in headless Chromium (≥ 10 loads).
+    BenchAgent {
+        /// Page loads with the agent (and as many without).
+        #[arg(default_value_t = 15)]
+        loads: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -56,8 +63,10 @@ fn main() -> Result<()> {
         } => demo::run(collector_port, site_port),
         Task::BenchSize => {
             let dist = agent::build()?;
-            agent::print_sizes(&dist)
+            agent::print_sizes(&dist)?;
+            agent::print_breakdown(&dist)
         }
+        Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
     }
 }
 
