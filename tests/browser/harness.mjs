@@ -90,7 +90,7 @@ export async function startCollector(env = {}) {
   };
 }
 
-const types = { '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css' };
+const types = { '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
 // Reference libraries the conformance pages load next to the agent (npm devDependencies).
 const servedPackages = ['web-vitals', 'web-vitals-v4', 'tti-polyfill'];
 
@@ -116,8 +116,10 @@ export async function startSite(collectorOrigin) {
     let rel = url.pathname === '/' ? '/index.html' : url.pathname;
     if (rel.includes('..')) { res.writeHead(400).end(); return; }
     const pkg = rel.startsWith('/node_modules/') && servedPackages.includes(rel.split('/')[2]);
-    for (const d of pkg ? [root] : dirs) {
-      const f = path.join(d, rel);
+    // The agent's npm package output (target/agent-dist/npm), for the npm usage test.
+    const npm = rel.startsWith('/agent-npm/') && process.env.STRRAY_AGENT_DIR;
+    for (const d of npm ? [path.join(process.env.STRRAY_AGENT_DIR, 'npm')] : pkg ? [root] : dirs) {
+      const f = path.join(d, npm ? rel.slice('/agent-npm'.length) : rel);
       if (existsSync(f)) {
         let body = await readFile(f);
         const type = types[path.extname(f)] || 'application/octet-stream';

@@ -120,6 +120,7 @@ pub fn build() -> Result<AgentDist> {
     let loader_js = minify(&root, &loader_src)?;
     let loader = dir.join("agent.js");
     fs::write(&loader, loader_js)?;
+    write_npm_package(&root, &dir.join("npm"), &glue, &wasm_bytes)?;
     fs::write(
         dir.join("manifest.json"),
         format!("{{\n  \"loader\": \"agent.js\",\n  \"wasm\": \"{wasm_name}\"\n}}\n"),
@@ -345,6 +346,104 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
 }})();
 "#
     )
+}
+
+/// `target/agent-dist/npm/`: the same agent as an ES module package with
+/// `init({ endpoint, site, sampleRate, release, route, respectPrivacy, wasmUrl })`.
+fn write_npm_package(root: &Path, dir: &Path, glue: &str, wasm: &[u8]) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join("agent_bg.wasm"), wasm)?;
+    let src = format!(
+        r#"{glue}
+/**
+ * Starts the StrRay Vitals agent once per page. `endpoint` (the ingest URL,
+ * resolved against the page URL) and `site` are required; `sampleRate` (0, 1]
+ * defaults to 1. Resolves once the agent runs; never rejects.
+ */
+export function init(options) {{
+  try {{
+    var o = options || {{}};
+    if (!o.site || !o.endpoint || typeof WebAssembly !== "object") return Promise.resolve(false);
+    var url = new URL(o.endpoint, location.href);
+    if (!url.searchParams.has("site")) url.searchParams.set("site", o.site);
+    var config = {{
+      site: String(o.site),
+      endpoint: url.href,
+      sampleRate: o.sampleRate == null ? 1 : Number(o.sampleRate),
+      release: o.release || undefined,
+      route: o.route || undefined,
+      respectPrivacy: !!o.respectPrivacy
+    }};
+    return wasm_bindgen({{ module_or_path: o.wasmUrl || new URL("./agent_bg.wasm", import.meta.url) }})
+      .then(function () {{ wasm_bindgen.start(config); return true; }})
+      .catch(function () {{ return false; }});
+  }} catch (e) {{
+    return Promise.resolve(false);
+  }}
+}}
+"#
+    );
+    fs::write(dir.join("index.js"), minify_module(root, &src)?)?;
+    fs::write(
+        dir.join("package.json"),
+        format!(
+            r#"{{
+  "name": "@strray/vitals-agent",
+  "version": "{}",
+  "description": "StrRay Vitals browser agent (wasm): FCP, LCP, CLS, INP, TTFB, FID, TTI, TBT",
+  "type": "module",
+  "main": "index.js",
+  "exports": {{ ".": "./index.js", "./agent_bg.wasm": "./agent_bg.wasm" }},
+  "files": ["index.js", "agent_bg.wasm", "README.md"],
+  "sideEffects": false,
+  "license": "{}"
+}}
+"#,
+            env!("CARGO_PKG_VERSION"),
+            "Apache-2.0"
+        ),
+    )?;
+    fs::write(
+        dir.join("README.md"),
+        "# @strray/vitals-agent\n\n```js\nimport { init } from '@strray/vitals-agent';\n\
+         init({ endpoint: 'https://collector.example/v1/ingest', site: 'shop', sampleRate: 0.5 });\n```\n\n\
+         Options: `endpoint`, `site` (required), `sampleRate`, `release`, `route`, `respectPrivacy`, \
+         `wasmUrl` (where `agent_bg.wasm` is served, default next to this module). \
+         Serve the wasm as `application/wasm`. Metrics: see agent-wasm/METRICS.md.\n",
+    )?;
+    Ok(())
+}
+
+/// esbuild-minifies an ES module (falls back to the source without esbuild).
+fn minify_module(root: &Path, src: &str) -> Result<String> {
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    if !esbuild.exists() {
+        return Ok(src.to_owned());
+    }
+    let mut child = Command::new(&esbuild)
+        .args([
+            "--minify",
+            "--loader=js",
+            "--format=esm",
+            "--legal-comments=none",
+            "--log-level=warning",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", esbuild.display()))?;
+    let mut stdin = child.stdin.take().context("esbuild stdin")?;
+    let data = src.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("esbuild writer thread panicked"))??;
+    if !out.status.success() {
+        bail!("esbuild --minify (module) failed with {}", out.status);
+    }
+    String::from_utf8(out.stdout).context("esbuild output is not UTF-8")
 }
 
 /// Minifies with npm esbuild; falls back to the unminified source with a note.
