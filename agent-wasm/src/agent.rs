@@ -92,6 +92,8 @@ struct Agent {
     long_tasks: Vec<(f64, f64)>,
     requests: Vec<(f64, f64)>,
     tti_done: bool,
+    /// The loader's array of start times of fetch / XHR requests in flight.
+    inflight: JsValue,
     /// Observers, for `takeRecords()` before a flush.
     observers: Vec<(Kind, JsValue)>,
     noop: JsValue,
@@ -201,6 +203,7 @@ pub fn start(config: &JsValue) {
             long_tasks: Vec::new(),
             requests: Vec::new(),
             tti_done: false,
+            inflight: get(config, "inflight"),
             observers: Vec::new(),
             noop: func(Box::new(|_| {})),
             tti_cb: JsValue::UNDEFINED,
@@ -799,7 +802,11 @@ impl Agent {
         if nav_end > 0.0 {
             completed.push((0.0, nav_end));
         }
-        let busy = tti::last_known_network_busy(&[], &completed, t_now);
+        let inflight: Vec<f64> = items(&self.inflight)
+            .iter()
+            .filter_map(JsValue::as_f64)
+            .collect();
+        let busy = tti::last_known_network_busy(&inflight, &completed, t_now);
         // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
         let min_value = self.fcp.max(num0(&nav, "domContentLoadedEventEnd"));
         match tti::decide(self.fcp, min_value, busy, t_now, &self.long_tasks) {

@@ -104,6 +104,15 @@ test('long tasks and a quiet window: TTI matches tti-polyfill', async () => {
   assert.ok(tbt && tbt.value > 0, 'TBT reported with TTI');
 });
 
+test('TTI waits while more than 2 fetches are in flight (like tti-polyfill)', async () => {
+  const k = await scenario('agent-tti-network.html', async (p) => {
+    // Busy network until ≈ 6.5 s, long task at 6 s: TTI ≈ 6.1 s, known ≈ 11.5 s.
+    await p.waitForFunction(() => performance.now() > 12500, null, { timeout: 20000, polling: 200 });
+  });
+  const { agent } = await compare(k, [...loadMetrics, 'TTI']);
+  assert.ok(agent.find((r) => r.name === 'TTI').value >= 6000, 'TTI after the long task at 6 s');
+});
+
 test('several interactions (INP is the worst one)', async () => {
   const k = await scenario('agent-inp.html', async (p) => {
     await sleep(300);
