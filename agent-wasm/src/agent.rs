@@ -84,9 +84,16 @@ struct Agent {
     lcp_final: bool,
     lcp_url: String,
     fid_done: bool,
+    /// FID after a bfcache restore (no `first-input` entry then), as web-vitals
+    /// v4's polyfill: armed at the restore; a pending pointerdown waits for
+    /// its pointerup. `(delay, startTime, type, target)`.
+    fid_poly: bool,
+    fid_pending: Option<(f64, f64, String, String)>,
     long_tasks: Vec<(f64, f64)>,
     requests: Vec<(f64, f64)>,
     tti_done: bool,
+    /// The loader's array of start times of fetch / XHR requests in flight.
+    inflight: JsValue,
     /// Observers, for `takeRecords()` before a flush.
     observers: Vec<(Kind, JsValue)>,
     noop: JsValue,
@@ -191,9 +198,12 @@ pub fn start(config: &JsValue) {
             lcp_final: false,
             lcp_url: String::new(),
             fid_done: false,
+            fid_poly: false,
+            fid_pending: None,
             long_tasks: Vec::new(),
             requests: Vec::new(),
             tti_done: false,
+            inflight: get(config, "inflight"),
             observers: Vec::new(),
             noop: func(Box::new(|_| {})),
             tti_cb: JsValue::UNDEFINED,
@@ -236,6 +246,18 @@ pub fn start(config: &JsValue) {
                 });
             }
         });
+    }
+
+    for ty in [
+        "mousedown",
+        "keydown",
+        "touchstart",
+        "pointerdown",
+        "pointerup",
+        "pointercancel",
+    ] {
+        let s = st.clone();
+        listen_forever(&w, ty, move |e| with(&s, |a| a.fid_polyfill(&e)));
     }
 
     if is_prerendering() {
@@ -363,6 +385,8 @@ fn restore(st: &St, ts: f64) {
         a.count_base = num0(&g("performance"), "interactionCount");
         a.lcp_final = true;
         a.fid_done = true;
+        a.fid_poly = true;
+        a.fid_pending = None;
         a.tti_done = true;
     });
     let s = st.clone();
@@ -475,6 +499,10 @@ impl Agent {
         if matches!(kind, Kind::Event | Kind::FirstInput) {
             self.update_inp();
         }
+        // CLS compares windows once per observer batch, as web-vitals does.
+        if kind == Kind::Shift && self.cls.end_batch() {
+            self.update_cls();
+        }
     }
 
     fn on_paint(&mut self, e: &JsValue, start: f64) {
@@ -563,7 +591,7 @@ impl Agent {
             return;
         }
         let recent = get(e, "hadRecentInput").as_bool() == Some(true);
-        let changed = self.cls.add(start, num(e, "value"), recent, || {
+        self.cls.add_to_window(start, num(e, "value"), recent, || {
             // First source whose node is an Element, else the first source.
             let sources = items(&get(e, "sources"));
             let node = sources
@@ -574,24 +602,26 @@ impl Agent {
                 .unwrap_or(JsValue::NULL);
             selector(&node)
         });
-        if changed {
-            let value = self.cls.value();
-            let attr = self
-                .cls
-                .largest_shift()
-                .map(|l| {
-                    let mut v = Vec::with_capacity(2);
-                    if !l.target.is_empty() {
-                        v.push(("target", AttrValue::Str(l.target.clone())));
-                    }
-                    v.push(("time", AttrValue::Num(l.time)));
-                    v
-                })
-                .unwrap_or_default();
-            let s = slot_mut(self, MetricName::Cls);
-            s.value = value;
-            s.attr = attr;
-        }
+    }
+
+    /// CLS value and attribution after a batch raised the maximum window.
+    fn update_cls(&mut self) {
+        let value = self.cls.value();
+        let attr = self
+            .cls
+            .largest_shift()
+            .map(|l| {
+                let mut v = Vec::with_capacity(2);
+                if !l.target.is_empty() {
+                    v.push(("target", AttrValue::Str(l.target.clone())));
+                }
+                v.push(("time", AttrValue::Num(l.time)));
+                v
+            })
+            .unwrap_or_default();
+        let s = slot_mut(self, MetricName::Cls);
+        s.value = value;
+        s.attr = attr;
     }
 
     fn on_first_input(&mut self, e: &JsValue, start: f64) {
@@ -608,9 +638,60 @@ impl Agent {
         }
         let target = selector(&get(e, "target"));
         let ty = string(e, "name").unwrap_or_default();
+        self.set_fid(delay, start, ty, target);
+    }
+
+    /// web-vitals v4's first-input polyfill, used after a bfcache restore: the
+    /// first cancelable mousedown / keydown / touchstart, or pointerdown once
+    /// its pointerup arrives (a pointercancel discards it), whichever is first.
+    fn fid_polyfill(&mut self, e: &JsValue) {
+        if !self.fid_poly {
+            return;
+        }
+        let ty = string(e, "type").unwrap_or_default();
+        match ty.as_str() {
+            "pointerup" => {
+                if let Some((delay, start, name, target)) = self.fid_pending.take() {
+                    self.fid_poly = false;
+                    self.set_fid(delay, start, name, target);
+                }
+            }
+            "pointercancel" => self.fid_pending = None,
+            _ => {
+                // A pending pointerdown does not block the mousedown that follows it
+                // (v4 records whichever completes first: usually that mousedown).
+                if get(e, "cancelable").as_bool() != Some(true) {
+                    return;
+                }
+                let ts = num(e, "timeStamp");
+                // Some browsers used epoch time stamps for events.
+                let delay = if ts > 1e12 {
+                    date_now() - ts
+                } else {
+                    now() - ts
+                };
+                if !delay.is_finite() {
+                    return;
+                }
+                let target = selector(&get(e, "target"));
+                if ty == "pointerdown" {
+                    self.fid_pending = Some((delay, ts, ty, target));
+                } else {
+                    self.fid_poly = false;
+                    self.set_fid(delay, ts, ty, target);
+                }
+            }
+        }
+    }
+
+    fn set_fid(&mut self, delay: f64, start: f64, ty: String, target: String) {
+        if start >= self.first_hidden {
+            return;
+        }
         let s = slot_mut(self, MetricName::Fid);
-        s.value = delay;
+        s.value = delay.max(0.0);
         s.ready = true;
+        s.attr.clear();
         if !target.is_empty() {
             s.attr.push(("target", AttrValue::Str(target)));
         }
@@ -647,6 +728,17 @@ impl Agent {
             self.counter.count()
         };
         let Some(c) = self.inp.candidate(count) else {
+            // web-vitals v6: interactions after a restore that all stayed
+            // below the event-timing threshold count as one 8 ms interaction.
+            let restored = self.nav_type == "back-forward-cache";
+            let s = slot_mut(self, MetricName::Inp);
+            if count > 0 && restored && s.value < 0.0 {
+                s.value = 8.0;
+                s.attr.clear();
+                s.attr.push(("input_delay", AttrValue::Num(0.0)));
+                s.attr.push(("processing", AttrValue::Num(0.0)));
+                s.attr.push(("presentation", AttrValue::Num(8.0)));
+            }
             return;
         };
         let latency = c.latency;
@@ -710,7 +802,11 @@ impl Agent {
         if nav_end > 0.0 {
             completed.push((0.0, nav_end));
         }
-        let busy = tti::last_known_network_busy(&[], &completed, t_now);
+        let inflight: Vec<f64> = items(&self.inflight)
+            .iter()
+            .filter_map(JsValue::as_f64)
+            .collect();
+        let busy = tti::last_known_network_busy(&inflight, &completed, t_now);
         // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
         let min_value = self.fcp.max(num0(&nav, "domContentLoadedEventEnd"));
         match tti::decide(self.fcp, min_value, busy, t_now, &self.long_tasks) {

@@ -90,7 +90,9 @@ export async function startCollector(env = {}) {
   };
 }
 
-const types = { '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.js': 'text/javascript', '.css': 'text/css' };
+const types = { '.html': 'text/html; charset=utf-8', '.png': 'image/png', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+// Reference libraries the conformance pages load next to the agent (npm devDependencies).
+const servedPackages = ['web-vitals', 'web-vitals-v4', 'tti-polyfill'];
 
 /**
  * The customer's site: serves tests/browser/pages and web-demo. `?delay=ms`
@@ -101,6 +103,14 @@ export async function startSite(collectorOrigin) {
   const beacons = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
+    // Conformance pages post the reference libraries' reports here (JSON body).
+    if (req.method === 'POST' && url.pathname === '/__report') {
+      let body = '';
+      for await (const c of req) body += c;
+      try { beacons.push(JSON.parse(body)); } catch {}
+      res.writeHead(204).end();
+      return;
+    }
     const delay = Number(url.searchParams.get('delay') || 0);
     if (delay) await sleep(Math.min(delay, 10000));
     let rel = url.pathname === '/' ? '/index.html' : url.pathname;
@@ -112,8 +122,11 @@ export async function startSite(collectorOrigin) {
       res.end(await readFile(f));
       return;
     }
-    for (const d of dirs) {
-      const f = path.join(d, rel);
+    const pkg = rel.startsWith('/node_modules/') && servedPackages.includes(rel.split('/')[2]);
+    // The agent's npm package output (target/agent-dist/npm), for the npm usage test.
+    const npm = rel.startsWith('/agent-npm/') && process.env.STRRAY_AGENT_DIR;
+    for (const d of npm ? [path.join(process.env.STRRAY_AGENT_DIR, 'npm')] : pkg ? [root] : dirs) {
+      const f = path.join(d, npm ? rel.slice('/agent-npm'.length) : rel);
       if (existsSync(f)) {
         let body = await readFile(f);
         const type = types[path.extname(f)] || 'application/octet-stream';
@@ -122,7 +135,9 @@ export async function startSite(collectorOrigin) {
             .replaceAll('{{COLLECTOR_ORIGIN}}', collectorOrigin)
             .replaceAll('{{SITE}}', url.searchParams.get('site') || 'demo');
         }
-        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+        // `no-store` keeps pages out of the back/forward cache; `?cacheable` lets them in.
+        const cache = url.searchParams.has('cacheable') ? 'max-age=0' : 'no-store';
+        res.writeHead(200, { 'content-type': type, 'cache-control': cache });
         res.end(body);
         return;
       }
@@ -139,7 +154,8 @@ export async function startSite(collectorOrigin) {
   };
 }
 
-export async function launchBrowser() {
+/** `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`). */
+export async function launchBrowser(options = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
   return chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -149,6 +165,7 @@ export async function launchBrowser() {
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
+    ...options,
   });
 }
 

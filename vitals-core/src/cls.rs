@@ -4,12 +4,13 @@
 //! than 5000 ms from the window's first shift (both bounds strict, comparing
 //! entry `startTime`s). CLS is the largest window sum seen so far.
 //!
-//! Deliberate difference from web-vitals: web-vitals compares the current window
-//! with the running maximum once per *observer batch*, so a batch holding several
-//! windows (the buffered replay of a late-loaded script) only offers its last
-//! window. We compare after *every* entry, which yields the true maximum window
-//! (the value the Layout Instability definition asks for). On pages where each
-//! batch holds one window — the usual case — the two agree.
+//! Two ways to feed entries: [`Cls::add`] compares the window with the maximum
+//! after *every* entry (the true maximum window), while [`Cls::add_to_window`] +
+//! [`Cls::end_batch`] compare once per *observer batch*, exactly as web-vitals
+//! does — a batch holding several windows (the buffered replay of a late-loaded
+//! script) then only offers its last window. The agent uses the batch form for
+//! parity with web-vitals; on pages where each batch holds one window — the
+//! usual case — the two agree.
 
 use alloc::string::String;
 
@@ -72,6 +73,19 @@ impl Cls {
         had_recent_input: bool,
         target: impl FnOnce() -> String,
     ) -> bool {
+        self.add_to_window(start, value, had_recent_input, target) && self.end_batch()
+    }
+
+    /// Like [`Cls::add`] but without comparing the window with the maximum:
+    /// call [`Cls::end_batch`] after the last entry of an observer batch.
+    /// Returns whether the entry was counted.
+    pub fn add_to_window(
+        &mut self,
+        start: f64,
+        value: f64,
+        had_recent_input: bool,
+        target: impl FnOnce() -> String,
+    ) -> bool {
         if had_recent_input || !start.is_finite() || !value.is_finite() || value < 0.0 {
             return false;
         }
@@ -96,12 +110,19 @@ impl Cls {
                 target: target(),
             });
         }
-        if window.sum > self.value {
-            self.value = window.sum;
-            self.worst_largest = window.largest.clone();
-            true
-        } else {
-            false
+        true
+    }
+
+    /// End of an observer batch: the current window becomes the CLS value if
+    /// it is larger. Returns true when the value changed.
+    pub fn end_batch(&mut self) -> bool {
+        match &self.current {
+            Some(w) if w.sum > self.value => {
+                self.value = w.sum;
+                self.worst_largest = w.largest.clone();
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -117,6 +138,26 @@ mod tests {
             c.add(t, v, false, String::new);
         }
         c.value()
+    }
+
+    #[test]
+    fn per_batch_comparison_only_offers_the_last_window_like_web_vitals() {
+        // One batch holding a large window and, 2 s later, a small one.
+        let mut c = Cls::new();
+        c.add_to_window(100.0, 0.3, false, String::new);
+        c.add_to_window(2100.0, 0.1, false, String::new);
+        assert!(c.end_batch());
+        assert!((c.value() - 0.1).abs() < 1e-12, "{}", c.value());
+        // Per-entry comparison finds the true maximum.
+        let v = cls_of(&[(100.0, 0.3), (2100.0, 0.1)]);
+        assert!((v - 0.3).abs() < 1e-12, "{v}");
+    }
+
+    #[test]
+    fn an_empty_batch_changes_nothing() {
+        let mut c = Cls::new();
+        assert!(!c.end_batch());
+        assert_eq!(c.value(), 0.0);
     }
 
     #[test]

@@ -22,9 +22,10 @@ pub struct AgentDist {
 }
 
 /// wasm + loader, brotli -q 11, must stay at or below this (bytes). The product
-/// goal is ≤ 8 KB; this gate catches regressions such as a serde or `format!`
-/// creeping into the agent.
-pub const BROTLI_BUDGET_BYTES: u64 = 20_000;
+/// goal is ≤ 8 KB (8192) and is NOT met yet (≈ 18.0 KB, see agent-wasm/METRICS.md);
+/// this gate sits just above today's size so any growth fails the build. Lower it
+/// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
+pub const BROTLI_BUDGET_BYTES: u64 = 18_500;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2).
@@ -119,6 +120,7 @@ pub fn build() -> Result<AgentDist> {
     let loader_js = minify(&root, &loader_src)?;
     let loader = dir.join("agent.js");
     fs::write(&loader, loader_js)?;
+    write_npm_package(&root, &dir.join("npm"), &glue, &wasm_bytes)?;
     fs::write(
         dir.join("manifest.json"),
         format!("{{\n  \"loader\": \"agent.js\",\n  \"wasm\": \"{wasm_name}\"\n}}\n"),
@@ -158,6 +160,65 @@ pub fn print_sizes(dist: &AgentDist) -> Result<()> {
     );
     println!("budget: wasm + loader brotli ≤ {BROTLI_BUDGET_BYTES} bytes");
     Ok(())
+}
+
+/// What the bytes are: the wasm module's sections (raw and brotli alone) and
+/// the loader's parts.
+pub fn print_breakdown(dist: &AgentDist) -> Result<()> {
+    const NAMES: [&str; 13] = [
+        "custom",
+        "type",
+        "import",
+        "function",
+        "table",
+        "memory",
+        "global",
+        "export",
+        "start",
+        "element",
+        "code",
+        "data",
+        "datacount",
+    ];
+    let bytes = fs::read(&dist.wasm)?;
+    println!("\nwasm sections ({}):", dist.wasm.display());
+    println!("{:<28} {:>8} {:>8}", "section", "raw", "brotli");
+    let mut i = 8; // magic + version
+    while i < bytes.len() {
+        let id = bytes[i] as usize;
+        let (len, n) = leb128(&bytes[i + 1..]);
+        let body = bytes.get(i + 1 + n..i + 1 + n + len).unwrap_or(&[]);
+        let br = compressed_len("brotli", &["-q", "11", "-c"], body);
+        println!(
+            "{:<28} {:>8} {:>8}",
+            NAMES.get(id).copied().unwrap_or("?"),
+            len,
+            show(br)
+        );
+        i += 1 + n + len;
+    }
+    println!(
+        "code = Rust agent (observers, metric state, vitals-core math, JSON beacon) + js-sys/wasm-bindgen \
+         externref plumbing + lol_alloc; import = one wasm-bindgen shim per JS call used."
+    );
+    println!(
+        "loader agent.js = wasm-bindgen no-modules glue (instantiate, externref table, closures, \
+         string passing) + the script-tag bootstrap (config parsing), esbuild-minified."
+    );
+    Ok(())
+}
+
+/// Unsigned LEB128: (value, bytes read).
+fn leb128(b: &[u8]) -> (usize, usize) {
+    let (mut v, mut shift) = (0usize, 0);
+    for (i, &x) in b.iter().enumerate().take(5) {
+        v |= ((x & 0x7f) as usize) << shift;
+        if x & 0x80 == 0 {
+            return (v, i + 1);
+        }
+        shift += 7;
+    }
+    (v, b.len().min(5))
 }
 
 fn show(n: Option<u64>) -> String {
@@ -273,6 +334,32 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
       respectPrivacy: privacy
     }};
     if (typeof WebAssembly !== "object" || typeof URL !== "function") return;
+    // TTI (tti-polyfill): start times of the page's fetch / XHR requests still in
+    // flight, which resource timing only shows once they finish. The wrappers
+    // return the original promise / call the original send unchanged.
+    var open = (config.inflight = []);
+    var track = function () {{
+      var t = performance.now();
+      open.push(t);
+      return function () {{
+        var i = open.indexOf(t);
+        if (i >= 0) open.splice(i, 1);
+      }};
+    }};
+    var F = window.fetch;
+    if (typeof F === "function")
+      window.fetch = function () {{
+        var done = track();
+        var p = F.apply(this, arguments);
+        p.then(done, done);
+        return p;
+      }};
+    var X = window.XMLHttpRequest && XMLHttpRequest.prototype, send = X && X.send;
+    if (send)
+      X.send = function () {{
+        this.addEventListener("loadend", track());
+        return send.apply(this, arguments);
+      }};
 {glue}
     wasm_bindgen({{ module_or_path: new URL("{wasm_name}", src) }})
       .then(function () {{
@@ -285,6 +372,104 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
 }})();
 "#
     )
+}
+
+/// `target/agent-dist/npm/`: the same agent as an ES module package with
+/// `init({ endpoint, site, sampleRate, release, route, respectPrivacy, wasmUrl })`.
+fn write_npm_package(root: &Path, dir: &Path, glue: &str, wasm: &[u8]) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join("agent_bg.wasm"), wasm)?;
+    let src = format!(
+        r#"{glue}
+/**
+ * Starts the StrRay Vitals agent once per page. `endpoint` (the ingest URL,
+ * resolved against the page URL) and `site` are required; `sampleRate` (0, 1]
+ * defaults to 1. Resolves once the agent runs; never rejects.
+ */
+export function init(options) {{
+  try {{
+    var o = options || {{}};
+    if (!o.site || !o.endpoint || typeof WebAssembly !== "object") return Promise.resolve(false);
+    var url = new URL(o.endpoint, location.href);
+    if (!url.searchParams.has("site")) url.searchParams.set("site", o.site);
+    var config = {{
+      site: String(o.site),
+      endpoint: url.href,
+      sampleRate: o.sampleRate == null ? 1 : Number(o.sampleRate),
+      release: o.release || undefined,
+      route: o.route || undefined,
+      respectPrivacy: !!o.respectPrivacy
+    }};
+    return wasm_bindgen({{ module_or_path: o.wasmUrl || new URL("./agent_bg.wasm", import.meta.url) }})
+      .then(function () {{ wasm_bindgen.start(config); return true; }})
+      .catch(function () {{ return false; }});
+  }} catch (e) {{
+    return Promise.resolve(false);
+  }}
+}}
+"#
+    );
+    fs::write(dir.join("index.js"), minify_module(root, &src)?)?;
+    fs::write(
+        dir.join("package.json"),
+        format!(
+            r#"{{
+  "name": "@strray/vitals-agent",
+  "version": "{}",
+  "description": "StrRay Vitals browser agent (wasm): FCP, LCP, CLS, INP, TTFB, FID, TTI, TBT",
+  "type": "module",
+  "main": "index.js",
+  "exports": {{ ".": "./index.js", "./agent_bg.wasm": "./agent_bg.wasm" }},
+  "files": ["index.js", "agent_bg.wasm", "README.md"],
+  "sideEffects": false,
+  "license": "{}"
+}}
+"#,
+            env!("CARGO_PKG_VERSION"),
+            "Apache-2.0"
+        ),
+    )?;
+    fs::write(
+        dir.join("README.md"),
+        "# @strray/vitals-agent\n\n```js\nimport { init } from '@strray/vitals-agent';\n\
+         init({ endpoint: 'https://collector.example/v1/ingest', site: 'shop', sampleRate: 0.5 });\n```\n\n\
+         Options: `endpoint`, `site` (required), `sampleRate`, `release`, `route`, `respectPrivacy`, \
+         `wasmUrl` (where `agent_bg.wasm` is served, default next to this module). \
+         Serve the wasm as `application/wasm`. Metrics: see agent-wasm/METRICS.md.\n",
+    )?;
+    Ok(())
+}
+
+/// esbuild-minifies an ES module (falls back to the source without esbuild).
+fn minify_module(root: &Path, src: &str) -> Result<String> {
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    if !esbuild.exists() {
+        return Ok(src.to_owned());
+    }
+    let mut child = Command::new(&esbuild)
+        .args([
+            "--minify",
+            "--loader=js",
+            "--format=esm",
+            "--legal-comments=none",
+            "--log-level=warning",
+        ])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", esbuild.display()))?;
+    let mut stdin = child.stdin.take().context("esbuild stdin")?;
+    let data = src.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("esbuild writer thread panicked"))??;
+    if !out.status.success() {
+        bail!("esbuild --minify (module) failed with {}", out.status);
+    }
+    String::from_utf8(out.stdout).context("esbuild output is not UTF-8")
 }
 
 /// Minifies with npm esbuild; falls back to the unminified source with a note.

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod agent;
 mod bench;
+mod bench_agent;
 mod demo;
 mod pg;
 mod test;
@@ -39,7 +40,7 @@ enum Task {
         #[arg(long, default_value_t = 8080)]
         site_port: u16,
     },
-    /// Measure the agent's size (raw, gzip, brotli).
+    /// Measure the agent's size (raw, gzip, brotli) and what the bytes are.
     BenchSize,
     /// Ingest throughput/latency/RSS on PostgreSQL vs an nginx-204 ceiling (needs wrk, nginx).
     BenchIngest {
@@ -47,6 +48,12 @@ enum Task {
         secs: u32,
         #[arg(long, default_value_t = 32)]
         connections: u32,
+    },
+    /// Measure the agent's main-thread cost in headless Chromium (≥ 10 loads).
+    BenchAgent {
+        /// Page loads with the agent (and as many without).
+        #[arg(default_value_t = 15)]
+        loads: u32,
     },
 }
 
@@ -65,8 +72,10 @@ fn main() -> Result<()> {
         Task::BenchIngest { secs, connections } => bench::ingest(secs, connections),
         Task::BenchSize => {
             let dist = agent::build()?;
-            agent::print_sizes(&dist)
+            agent::print_sizes(&dist)?;
+            agent::print_breakdown(&dist)
         }
+        Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
     }
 }
 

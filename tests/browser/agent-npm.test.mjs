@@ -1,0 +1,37 @@
+// The npm ES-module package (target/agent-dist/npm): `init({...})` starts the
+// same agent, which reports to the collector like the script tag does.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
+
+let collector, site, browser;
+before(async () => {
+  collector = await startCollector();
+  site = await startSite(collector.origin);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await collector?.stop();
+});
+
+test('init() from the npm package measures and reports the page', async () => {
+  const pkg = JSON.parse(readFileSync(path.join(process.env.STRRAY_AGENT_DIR, 'npm/package.json'), 'utf8'));
+  assert.equal(pkg.type, 'module');
+  const k = uniqueSite('npm');
+  const p = await browser.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  await p.goto(`${site.origin}/agent-npm.html?site=${k}`);
+  assert.equal(await p.evaluate(() => window.__init), true, 'init resolved true');
+  await sleep(500);
+  await p.goto('about:blank');
+  await p.close();
+  const rows = await collector.waitFor(k, (r) => ['FCP', 'LCP', 'TTFB', 'CLS'].every((n) => r.some((x) => x.name === n)));
+  for (const n of ['FCP', 'LCP', 'TTFB', 'CLS']) assert.ok(rows.some((r) => r.name === n), `${n} stored`);
+  assert.ok(rows.every((r) => r.release === 'npm-1' && r.site === k));
+  assert.deepEqual(errors, []);
+});
