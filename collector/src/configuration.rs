@@ -67,6 +67,11 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_WINDOW_HOURS", default_value_t = 24 * 7)]
     pub window_hours: u32,
 
+    /// Bearer token for the reports API (`/v1/reports/…`). Unset: the reports
+    /// API is disabled (401); the HTML dashboard stays as it is.
+    #[arg(long, env = "STRRAY_READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<String>,
+
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

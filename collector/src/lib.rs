@@ -5,12 +5,16 @@
 //! batch writer → `storage::Store` (PostgreSQL or SQLite). The verdict reads
 //! samples back through `storage` and judges them with pure code in `budget`.
 
+pub mod bench;
 pub mod budget;
 pub mod configuration;
 pub mod domain;
 pub mod error;
+pub mod histogram;
 pub mod ingest;
+pub mod reports;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -94,6 +94,14 @@ impl Application {
                     "/v1/sites/{site}/metrics",
                     web::get().to(routes::sites::recent),
                 )
+                .service(
+                    web::scope("/v1/reports/{site}")
+                        .route("/summary", web::get().to(routes::reports::summary))
+                        .route("/timeseries", web::get().to(routes::reports::timeseries))
+                        .route("/histogram", web::get().to(routes::reports::histogram))
+                        .route("/breakdown", web::get().to(routes::reports::breakdown))
+                        .route("/routes", web::get().to(routes::reports::routes)),
+                )
         })
         .listen(listener)?
         // Stop accepting and finish in-flight requests within the grace period;

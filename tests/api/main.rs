@@ -4,4 +4,5 @@
 mod agent_assets;
 mod bad_input;
 mod ingest;
+mod reports;
 mod verdict;

@@ -4,4 +4,5 @@ pub mod agent;
 pub mod dashboard;
 pub mod health;
 pub mod ingest;
+pub mod reports;
 pub mod sites;
