@@ -3,8 +3,9 @@
 //! grouped by nothing, a dimension, the hour or the day. Percentiles come from
 //! merged histograms (`histogram`), never from averaging percentiles.
 //!
-//! Two rollup levels: unsliced questions over whole UTC days read the small
-//! site-day tables; anything else reads the hourly, full-dimension tables.
+//! Three rollup levels, the smallest that answers wins: whole UTC days with no
+//! dimension → site-day; whole days with one dimension (filter or grouping) →
+//! dimension-day; anything else → the hourly, all-dimension tables.
 
 use std::collections::BTreeMap;
 
@@ -125,6 +126,31 @@ impl Agg {
     }
 }
 
+/// Which rollup answers a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `metric_site_day`: whole days, no dimension.
+    SiteDay,
+    /// `metric_dim_day`: whole days, one dimension (filtered to `val` and/or grouped by value).
+    DimDay {
+        dim: &'static str,
+        val: Option<String>,
+        by_value: bool,
+    },
+    /// `metric_rollup`: hourly, every dimension.
+    Hourly,
+}
+
+impl Source {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Source::SiteDay => "site_day",
+            Source::DimDay { .. } => "dimension_day",
+            Source::Hourly => "hourly",
+        }
+    }
+}
+
 pub type Groups = BTreeMap<(String, String), Agg>;
 
 impl Slice {
@@ -142,9 +168,48 @@ impl Slice {
 
     /// True when the small site-day rollup can answer.
     pub fn uses_site_day(&self, group: GroupBy) -> bool {
-        !self.has_dimension_filter()
-            && self.whole_days()
-            && matches!(group, GroupBy::Nothing | GroupBy::Day)
+        self.source(group) == Source::SiteDay
+    }
+
+    fn filters(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("route", &self.route),
+            ("form_factor", &self.form_factor),
+            ("engine", &self.engine),
+            ("country", &self.country),
+            ("release", &self.release),
+        ]
+        .into_iter()
+        .filter_map(|(d, v)| v.as_deref().map(|v| (d, v)))
+        .collect()
+    }
+
+    /// The smallest rollup that answers this slice and grouping.
+    pub fn source(&self, group: GroupBy) -> Source {
+        if !self.whole_days() {
+            return Source::Hourly;
+        }
+        let filters = self.filters();
+        let time_or_none = matches!(group, GroupBy::Nothing | GroupBy::Day);
+        match (filters.as_slice(), time_or_none) {
+            ([], true) => Source::SiteDay,
+            ([(dim, val)], true) => Source::DimDay {
+                dim,
+                val: Some(val.to_string()),
+                by_value: false,
+            },
+            ([], false) if !matches!(group, GroupBy::Hour) => Source::DimDay {
+                dim: group.key(),
+                val: None,
+                by_value: true,
+            },
+            ([(dim, val)], false) if *dim == group.key() => Source::DimDay {
+                dim,
+                val: Some(val.to_string()),
+                by_value: true,
+            },
+            _ => Source::Hourly,
+        }
     }
 
     fn hour_from(&self) -> DateTime<Utc> {
@@ -166,21 +231,21 @@ pub fn truncate_hour(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Loads and merges rollups for `slice`, grouped by `group` and metric.
 pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups, sqlx::Error> {
     let mut groups: Groups = BTreeMap::new();
-    let site_day = slice.uses_site_day(group);
+    let source = slice.source(group);
     match store {
         Store::Postgres(pool) => {
-            let (counts, hist) = if site_day {
-                (PG_SITE_DAY, PG_SITE_DAY_HIST)
-            } else {
-                (PG_ROLLUP, PG_ROLLUP_HIST)
+            let (counts, hist) = match source {
+                Source::SiteDay => (PG_SITE_DAY, PG_SITE_DAY_HIST),
+                Source::DimDay { .. } => (PG_DIM_DAY, PG_DIM_DAY_HIST),
+                Source::Hourly => (PG_ROLLUP, PG_ROLLUP_HIST),
             };
-            let rows = bind_pg(sqlx::query(counts), slice, group, site_day)
+            let rows = bind_pg(sqlx::query(counts), slice, group, &source)
                 .fetch_all(pool)
                 .await?;
             for r in rows {
                 add_counts(&mut groups, &r)?;
             }
-            let rows = bind_pg(sqlx::query(hist), slice, group, site_day)
+            let rows = bind_pg(sqlx::query(hist), slice, group, &source)
                 .fetch_all(pool)
                 .await?;
             for r in rows {
@@ -188,18 +253,18 @@ pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups
             }
         }
         Store::Sqlite(pool) => {
-            let (counts, hist) = if site_day {
-                (SQ_SITE_DAY, SQ_SITE_DAY_HIST)
-            } else {
-                (SQ_ROLLUP, SQ_ROLLUP_HIST)
+            let (counts, hist) = match source {
+                Source::SiteDay => (SQ_SITE_DAY, SQ_SITE_DAY_HIST),
+                Source::DimDay { .. } => (SQ_DIM_DAY, SQ_DIM_DAY_HIST),
+                Source::Hourly => (SQ_ROLLUP, SQ_ROLLUP_HIST),
             };
-            let rows = bind_sq(sqlx::query(counts), slice, group, site_day)
+            let rows = bind_sq(sqlx::query(counts), slice, group, &source)
                 .fetch_all(pool)
                 .await?;
             for r in rows {
                 add_counts(&mut groups, &r)?;
             }
-            let rows = bind_sq(sqlx::query(hist), slice, group, site_day)
+            let rows = bind_sq(sqlx::query(hist), slice, group, &source)
                 .fetch_all(pool)
                 .await?;
             for r in rows {
@@ -259,40 +324,60 @@ where
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 type SqQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
-fn bind_pg<'q>(q: PgQuery<'q>, s: &'q Slice, g: GroupBy, site_day: bool) -> PgQuery<'q> {
-    let q = q
-        .bind(s.site.as_str())
-        .bind(g.key())
-        .bind(s.metric.as_deref());
-    if site_day {
-        q.bind(s.from.date_naive()).bind(s.to.date_naive())
-    } else {
-        q.bind(s.hour_from())
+fn bind_pg<'q>(q: PgQuery<'q>, s: &'q Slice, g: GroupBy, src: &Source) -> PgQuery<'q> {
+    let q = q.bind(s.site.as_str());
+    match src {
+        Source::SiteDay => q
+            .bind(g.key())
+            .bind(s.metric.as_deref())
+            .bind(s.from.date_naive())
+            .bind(s.to.date_naive()),
+        Source::DimDay { dim, val, by_value } => q
+            .bind(if *by_value { "dim" } else { g.key() })
+            .bind(s.metric.as_deref())
+            .bind(s.from.date_naive())
+            .bind(s.to.date_naive())
+            .bind(*dim)
+            .bind(val.clone()),
+        Source::Hourly => q
+            .bind(g.key())
+            .bind(s.metric.as_deref())
+            .bind(s.hour_from())
             .bind(s.hour_to())
             .bind(s.route.as_deref())
             .bind(s.form_factor.as_deref())
             .bind(s.engine.as_deref())
             .bind(s.country.as_deref())
-            .bind(s.release.as_deref())
+            .bind(s.release.as_deref()),
     }
 }
 
-fn bind_sq<'q>(q: SqQuery<'q>, s: &'q Slice, g: GroupBy, site_day: bool) -> SqQuery<'q> {
-    let q = q
-        .bind(s.site.as_str())
-        .bind(g.key())
-        .bind(s.metric.as_deref());
-    if site_day {
-        q.bind(s.from.timestamp().div_euclid(86_400))
-            .bind(s.to.timestamp().div_euclid(86_400))
-    } else {
-        q.bind(s.hour_from().timestamp().div_euclid(3600))
+fn bind_sq<'q>(q: SqQuery<'q>, s: &'q Slice, g: GroupBy, src: &Source) -> SqQuery<'q> {
+    let q = q.bind(s.site.as_str());
+    let day = |t: DateTime<Utc>| t.timestamp().div_euclid(86_400);
+    match src {
+        Source::SiteDay => q
+            .bind(g.key())
+            .bind(s.metric.as_deref())
+            .bind(day(s.from))
+            .bind(day(s.to)),
+        Source::DimDay { dim, val, by_value } => q
+            .bind(if *by_value { "dim" } else { g.key() })
+            .bind(s.metric.as_deref())
+            .bind(day(s.from))
+            .bind(day(s.to))
+            .bind(*dim)
+            .bind(val.clone()),
+        Source::Hourly => q
+            .bind(g.key())
+            .bind(s.metric.as_deref())
+            .bind(s.hour_from().timestamp().div_euclid(3600))
             .bind(s.hour_to().timestamp().div_euclid(3600))
             .bind(s.route.as_deref())
             .bind(s.form_factor.as_deref())
             .bind(s.engine.as_deref())
             .bind(s.country.as_deref())
-            .bind(s.release.as_deref())
+            .bind(s.release.as_deref()),
     }
 }
 
@@ -343,6 +428,37 @@ const PG_SITE_DAY_HIST: &str =
         name, bucket, SUM(weight) AS weight
      FROM metric_site_day_hist
      WHERE site = $1 AND day >= $4 AND day < $5 AND ($3::text IS NULL OR name = $3)
+     GROUP BY 1, 2, 3";
+
+const PG_DIM_DAY: &str = "SELECT CASE $2 WHEN 'day' THEN to_char(day, 'YYYY-MM-DD') WHEN 'dim' THEN val ELSE '' END AS g,
+        name, SUM(samples)::int8 AS samples, SUM(weight) AS weight, SUM(good) AS good,
+        SUM(needs_improvement) AS ni, SUM(poor) AS poor
+     FROM metric_dim_day
+     WHERE site = $1 AND day >= $4 AND day < $5 AND ($3::text IS NULL OR name = $3)
+       AND dim = $6 AND ($7::text IS NULL OR val = $7)
+     GROUP BY 1, 2";
+
+const PG_DIM_DAY_HIST: &str = "SELECT CASE $2 WHEN 'day' THEN to_char(day, 'YYYY-MM-DD') WHEN 'dim' THEN val ELSE '' END AS g,
+        name, bucket, SUM(weight) AS weight
+     FROM metric_dim_day_hist
+     WHERE site = $1 AND day >= $4 AND day < $5 AND ($3::text IS NULL OR name = $3)
+       AND dim = $6 AND ($7::text IS NULL OR val = $7)
+     GROUP BY 1, 2, 3";
+
+const SQ_DIM_DAY: &str = "SELECT CASE ?2 WHEN 'day' THEN strftime('%Y-%m-%d', day * 86400, 'unixepoch') WHEN 'dim' THEN val ELSE '' END AS g,
+        name, SUM(samples) AS samples, CAST(SUM(weight) AS REAL) AS weight,
+        CAST(SUM(good) AS REAL) AS good, CAST(SUM(needs_improvement) AS REAL) AS ni,
+        CAST(SUM(poor) AS REAL) AS poor
+     FROM metric_dim_day
+     WHERE site = ?1 AND day >= ?4 AND day < ?5 AND (?3 IS NULL OR name = ?3)
+       AND dim = ?6 AND (?7 IS NULL OR val = ?7)
+     GROUP BY 1, 2";
+
+const SQ_DIM_DAY_HIST: &str = "SELECT CASE ?2 WHEN 'day' THEN strftime('%Y-%m-%d', day * 86400, 'unixepoch') WHEN 'dim' THEN val ELSE '' END AS g,
+        name, bucket, CAST(SUM(weight) AS REAL) AS weight
+     FROM metric_dim_day_hist
+     WHERE site = ?1 AND day >= ?4 AND day < ?5 AND (?3 IS NULL OR name = ?3)
+       AND dim = ?6 AND (?7 IS NULL OR val = ?7)
      GROUP BY 1, 2, 3";
 
 macro_rules! sq_group {

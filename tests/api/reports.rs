@@ -134,13 +134,18 @@ async fn rollup_p75_matches_exact_percentile_on_several_distributions() {
         }
         insert(&app.store, &rows).await;
         let whole_days = slice("dist", day0(), day0() + Duration::days(3));
-        // Unsliced whole days read the site-day rollup; a (no-op) engine
-        // filter forces the hourly full-dimension rollup over the same rows.
-        let hourly = Slice {
+        // The same rows through each rollup level: unsliced whole days read
+        // site-day; a (no-op) engine filter reads dimension-day; a range that
+        // is not whole days reads the hourly all-dimension rollup.
+        let one_dim = Slice {
             engine: Some("Blink".into()),
             ..whole_days.clone()
         };
-        for s in [whole_days.clone(), hourly] {
+        let hourly = Slice {
+            to: whole_days.to + Duration::hours(1),
+            ..whole_days.clone()
+        };
+        for s in [whole_days.clone(), one_dim, hourly] {
             let got = reports::report(&app.store, &s, GroupBy::Nothing)
                 .await
                 .unwrap();
@@ -152,11 +157,7 @@ async fn rollup_p75_matches_exact_percentile_on_several_distributions() {
                 assert!(
                     (approx - exact).abs() <= exact * MAX_RELATIVE_ERROR,
                     "{backend:?} {metric} ({name}) via {}: rollup p75 {approx} vs exact {exact}",
-                    if s.uses_site_day(GroupBy::Nothing) {
-                        "site-day"
-                    } else {
-                        "hourly"
-                    }
+                    s.source(GroupBy::Nothing).name()
                 );
             }
         }
@@ -588,7 +589,17 @@ async fn reports_api_filters_dates_and_groups() {
                 .all(|b| b["lower"].as_f64() < b["upper"].as_f64())
         );
 
+        // Two filters: the hourly all-dimension rollup answers.
+        let (_, body) = get(
+            &app,
+            &format!("{base}/summary?{range}&route=/&engine=Blink"),
+            t,
+        )
+        .await;
+        assert_eq!(body["source"], "hourly");
+        assert_eq!(body["rows"][0]["samples"], 40);
         let (_, body) = get(&app, &format!("{base}/routes?{range}"), t).await;
+        assert_eq!(body["source"], "dimension_day");
         let routes: Vec<&str> = body["rows"]
             .as_array()
             .unwrap()

@@ -48,7 +48,7 @@ struct Envelope<T: Serialize> {
     site: String,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    /// Which rollup answered: `site_day` (whole days, no dimension filter) or `hourly`.
+    /// Which rollup answered: `site_day`, `dimension_day` or `hourly` (see `reports::Source`).
     source: &'static str,
     #[serde(flatten)]
     body: T,
@@ -165,11 +165,7 @@ fn query(req: &HttpRequest) -> Result<ReportQuery, ApiError> {
 }
 
 fn source(s: &Slice, g: GroupBy) -> &'static str {
-    if s.uses_site_day(g) {
-        "site_day"
-    } else {
-        "hourly"
-    }
+    s.source(g).name()
 }
 
 fn respond<T: Serialize>(s: &Slice, g: GroupBy, body: T) -> HttpResponse {
