@@ -154,14 +154,6 @@ impl Source {
 pub type Groups = BTreeMap<(String, String), Agg>;
 
 impl Slice {
-    fn has_dimension_filter(&self) -> bool {
-        self.route.is_some()
-            || self.form_factor.is_some()
-            || self.engine.is_some()
-            || self.country.is_some()
-            || self.release.is_some()
-    }
-
     fn whole_days(&self) -> bool {
         self.from.time() == NaiveTime::MIN && self.to.time() == NaiveTime::MIN
     }
