@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod bench_reports;
 mod demo;
 mod pg;
 mod test;
@@ -40,6 +41,14 @@ enum Task {
     },
     /// Measure the agent's size (raw, gzip, brotli).
     BenchSize,
+    /// Reports benchmark: rollups vs raw percentile_cont on 10 M rows, dashboard load time.
+    BenchReports {
+        /// Metric rows to generate (once) into database strray_bench.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        #[arg(long, default_value = "shop")]
+        site: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -54,6 +63,7 @@ fn main() -> Result<()> {
             collector_port,
             site_port,
         } => demo::run(collector_port, site_port),
+        Task::BenchReports { rows, site } => bench_reports::run(rows, &site),
         Task::BenchSize => {
             let dist = agent::build()?;
             agent::print_sizes(&dist)
