@@ -231,16 +231,15 @@ pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups
                 Source::DimDay { .. } => (PG_DIM_DAY, PG_DIM_DAY_HIST),
                 Source::Hourly => (PG_ROLLUP, PG_ROLLUP_HIST),
             };
-            let rows = bind_pg(sqlx::query(counts), slice, group, &source)
-                .fetch_all(pool)
-                .await?;
-            for r in rows {
+            // Both statements at once, on two pooled connections.
+            let (counts, hist) = tokio::try_join!(
+                bind_pg(sqlx::query(counts), slice, group, &source).fetch_all(pool),
+                bind_pg(sqlx::query(hist), slice, group, &source).fetch_all(pool),
+            )?;
+            for r in counts {
                 add_counts(&mut groups, &r)?;
             }
-            let rows = bind_pg(sqlx::query(hist), slice, group, &source)
-                .fetch_all(pool)
-                .await?;
-            for r in rows {
+            for r in hist {
                 add_hist(&mut groups, &r)?;
             }
         }
@@ -250,16 +249,15 @@ pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups
                 Source::DimDay { .. } => (SQ_DIM_DAY, SQ_DIM_DAY_HIST),
                 Source::Hourly => (SQ_ROLLUP, SQ_ROLLUP_HIST),
             };
-            let rows = bind_sq(sqlx::query(counts), slice, group, &source)
-                .fetch_all(pool)
-                .await?;
-            for r in rows {
+            // Both statements at once, on two pooled connections.
+            let (counts, hist) = tokio::try_join!(
+                bind_sq(sqlx::query(counts), slice, group, &source).fetch_all(pool),
+                bind_sq(sqlx::query(hist), slice, group, &source).fetch_all(pool),
+            )?;
+            for r in counts {
                 add_counts(&mut groups, &r)?;
             }
-            let rows = bind_sq(sqlx::query(hist), slice, group, &source)
-                .fetch_all(pool)
-                .await?;
-            for r in rows {
+            for r in hist {
                 add_hist(&mut groups, &r)?;
             }
         }
