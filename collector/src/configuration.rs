@@ -134,6 +134,11 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_WEBHOOK_RETRIES", default_value_t = 3)]
     pub alert_webhook_retries: u32,
 
+    /// Bearer token for the reports API (`/v1/reports/…`). Unset: the reports
+    /// API is disabled (401); the HTML dashboard stays as it is.
+    #[arg(long, env = "STRRAY_READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<String>,
+
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

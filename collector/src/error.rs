@@ -27,6 +27,8 @@ pub enum ApiError {
         scope: &'static str,
         retry_after_secs: u64,
     },
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("ingest queue is full; retry later")]
     Overloaded,
     #[error("service not ready")]
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Overloaded => "overloaded",
             ApiError::NotReady => "not_ready",
             ApiError::Unexpected(_) => "internal",
@@ -76,6 +79,7 @@ impl ResponseError for ApiError {
             ApiError::UnknownSite | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Overloaded | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,6 +101,9 @@ impl ResponseError for ApiError {
                 resp.insert_header(("Retry-After", retry_after_secs.to_string()));
             }
             _ => {}
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
         resp.json(ErrorBody {
             error: self.code(),

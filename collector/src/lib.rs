@@ -6,15 +6,19 @@
 //! samples back through `storage` and judges them with pure code in `budget`.
 
 pub mod alerts;
+pub mod bench;
 pub mod budget;
 pub mod budget_file;
 pub mod check;
 pub mod configuration;
 pub mod domain;
 pub mod error;
+pub mod histogram;
 pub mod ingest;
 pub mod ratelimit;
+pub mod reports;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

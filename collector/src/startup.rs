@@ -146,6 +146,14 @@ impl Application {
                     "/v1/sites/{site}/alerts",
                     web::get().to(routes::check::alerts),
                 )
+                .service(
+                    web::scope("/v1/reports/{site}")
+                        .route("/summary", web::get().to(routes::reports::summary))
+                        .route("/timeseries", web::get().to(routes::reports::timeseries))
+                        .route("/histogram", web::get().to(routes::reports::histogram))
+                        .route("/breakdown", web::get().to(routes::reports::breakdown))
+                        .route("/routes", web::get().to(routes::reports::routes)),
+                )
         })
         .listen(listener)?
         // Stop accepting and finish in-flight requests within the grace period;

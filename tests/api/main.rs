@@ -6,5 +6,6 @@ mod alerts;
 mod bad_input;
 mod check;
 mod ingest;
+mod reports;
 mod verdict;
 mod web_vitals;

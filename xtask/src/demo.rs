@@ -34,6 +34,18 @@ pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
     std::fs::create_dir_all(&demo_dir)?;
     let collector_origin = format!("http://localhost:{collector_port}");
     let site_origins = format!("http://localhost:{site_port}|http://127.0.0.1:{site_port}");
+    let db = demo_dir.join("strray.db");
+    if !db.exists() {
+        // A new demo database: fill it with 30 days of synthetic traffic so the
+        // dashboard and reports have something to show before the first real visit.
+        eprintln!("xtask: seeding the demo database with synthetic traffic");
+        crate::run(
+            Command::new(root.join("target/release/strray-collector"))
+                .args(["seed-demo", "--rows", "100000", "--days", "30"])
+                .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+                .env("RUST_LOG", "warn"),
+        )?;
+    }
     let child = Command::new(root.join("target/release/strray-collector"))
         .current_dir(&root)
         .env(
@@ -43,6 +55,8 @@ pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
         .env("STRRAY_BIND", format!("127.0.0.1:{collector_port}"))
         .env("STRRAY_AGENT_DIR", &dist.dir)
         .env("STRRAY_SITES", format!("demo={site_origins}"))
+        // Reports API for the demo only; set a real secret in production.
+        .env("STRRAY_READ_TOKEN", "demo-read-token")
         // A demo has few page views; let the verdict speak after a handful.
         .env("STRRAY_MIN_SAMPLES", "3")
         .spawn()
@@ -54,8 +68,13 @@ pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
     let web_root = root.join("web-demo");
     eprintln!();
     eprintln!("  Demo page:  http://localhost:{site_port}/");
-    eprintln!("  Dashboard:  {collector_origin}/sites/demo");
+    eprintln!(
+        "  Dashboard:  {collector_origin}/sites/demo  (also /sites/shop: a regression in release 2026.11.3)"
+    );
     eprintln!("  Verdict:    {collector_origin}/v1/sites/demo/verdict");
+    eprintln!(
+        "  Reports:    curl -H 'Authorization: Bearer demo-read-token' {collector_origin}/v1/reports/shop/summary"
+    );
     eprintln!(
         "  Data:       {} (SQLite)",
         demo_dir.join("strray.db").display()

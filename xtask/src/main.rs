@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod agent;
 mod bench;
 mod bench_agent;
+mod bench_reports;
 mod demo;
 mod pg;
 mod test;
@@ -55,6 +56,14 @@ enum Task {
         #[arg(default_value_t = 15)]
         loads: u32,
     },
+    /// Reports benchmark: rollups vs raw percentile_cont on 10 M rows, dashboard load time.
+    BenchReports {
+        /// Metric rows to generate (once) into database strray_bench.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        #[arg(long, default_value = "shop")]
+        site: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -70,6 +79,7 @@ fn main() -> Result<()> {
             site_port,
         } => demo::run(collector_port, site_port),
         Task::BenchIngest { secs, connections } => bench::ingest(secs, connections),
+        Task::BenchReports { rows, site } => bench_reports::run(rows, &site),
         Task::BenchSize => {
             let dist = agent::build()?;
             agent::print_sizes(&dist)?;

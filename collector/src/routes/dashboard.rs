@@ -6,9 +6,10 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::budget::Severity;
+use crate::budget::{self, Budget, MetricVerdict, Severity};
 use crate::domain::SiteKey;
 use crate::error::ApiError;
+use crate::reports::{self, GroupBy, ReportRow, Slice};
 use crate::startup::AppState;
 use crate::verdict;
 
@@ -30,6 +31,20 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bar{height:.5rem;background:#e3e6ea;border-radius:.25rem;overflow:hidden;margin-top:.4rem}
 .bar span{display:block;height:100%}
 .scroll{overflow-x:auto}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:.8rem}
+.chart-card{background:#fff;border-radius:.5rem;padding:.6rem .8rem;box-shadow:0 1px 2px #0001}
+.chart-card h3{font-size:.95rem;margin:.2rem 0}
+svg.chart{width:100%;height:auto;display:block}
+svg.chart .p75{fill:none;stroke:#2459c4;stroke-width:2}
+svg.chart .budget-line{stroke:#b3261e;stroke-width:1.2;stroke-dasharray:5 4}
+svg.chart text{font-size:10px;fill:#5b6470}
+svg.chart .grid{stroke:#e3e6ea}
+.dist{display:flex;height:1.1rem;border-radius:.25rem;overflow:hidden;font-size:.7rem;color:#fff;font-weight:600}
+.dist span{display:flex;align-items:center;justify-content:center;min-width:0;overflow:hidden}
+.dist .good{background:#0c7d3a}.dist .ni{background:#d08a00}.dist .poor{background:#c2311a}
+.dist-row{display:grid;grid-template-columns:3.5rem 1fr 6rem;gap:.5rem;align-items:center;margin:.35rem 0;font-size:.85rem}
+.muted{color:#5b6470;font-size:.85rem}
+@media (max-width:600px){body{padding:.5rem}th,td{padding:.3rem .35rem}.dist-row{grid-template-columns:3rem 1fr}.dist-row .muted{display:none}}
 "#;
 
 fn page(title: &str, body: Markup) -> HttpResponse {
@@ -90,15 +105,35 @@ pub async fn site(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
-    let v = verdict::compute(
+    let now = Utc::now();
+    let v = site_verdict(&state, site.as_str(), now).await?;
+    let (from, to) = reports::last_days(now, REPORT_DAYS);
+    let all = Slice {
+        site: site.as_str().to_string(),
+        from,
+        to,
+        metric: None,
+        route: None,
+        form_factor: None,
+        engine: None,
+        country: None,
+        release: None,
+    };
+    let daily = reports::report(&state.store, &all, GroupBy::Day).await?;
+    let summary = reports::report(&state.store, &all, GroupBy::Nothing).await?;
+    let mut worst = reports::report(
         &state.store,
-        &state.budget,
-        site.as_str(),
-        None,
-        state.settings.window_hours,
-        Utc::now(),
+        &Slice {
+            metric: Some("LCP".into()),
+            ..all.clone()
+        },
+        GroupBy::Route,
     )
     .await?;
+    worst.sort_by(|a, b| b.p75.unwrap_or(0.0).total_cmp(&a.p75.unwrap_or(0.0)));
+    worst.truncate(10);
+    let by_device = reports::report(&state.store, &all, GroupBy::FormFactor).await?;
+    let by_engine = reports::report(&state.store, &all, GroupBy::Engine).await?;
     let recent = state.store.recent_metrics(site.as_str(), 50).await?;
     Ok(page(
         site.as_str(),
@@ -119,6 +154,47 @@ pub async fn site(
                     }
                 }
             }
+            h2 { "p75 per day, last " (REPORT_DAYS) " days" }
+            section id="trends" class="charts" {
+                @for m in CHART_METRICS {
+                    @let points: Vec<(String, f64)> = daily.iter().filter(|r| r.metric == *m).filter_map(|r| r.p75.map(|p| (r.group.clone(), p))).collect();
+                    @if !points.is_empty() {
+                        div class="chart-card" {
+                            h3 { (m) " p75" }
+                            (chart(m, &points, reference_line(&state.budget, m)))
+                        }
+                    }
+                }
+                @if daily.is_empty() { p class="muted" { "No data in the last " (REPORT_DAYS) " days." } }
+            }
+            h2 { "Distribution (good / needs improvement / poor), last " (REPORT_DAYS) " days" }
+            section id="distribution" {
+                @for r in &summary { (distribution(r)) }
+            }
+            h2 { "Slowest routes by LCP p75" }
+            div class="scroll" {
+                table id="worst-routes" {
+                    thead { tr { th { "route" } th class="num" { "p75" } th class="num" { "page views" } th { "distribution" } } }
+                    tbody {
+                        @for r in &worst {
+                            tr {
+                                td class="wrap" { (r.group) }
+                                td class="num" { (r.p75.map(|p| fmt_value(r.unit, p)).unwrap_or_default()) }
+                                td class="num" { (format!("{:.0}", r.page_views)) }
+                                td { (dist_bar(r)) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "By device" }
+            (breakdown_table("by-device", &by_device))
+            h2 { "By browser engine" }
+            (breakdown_table("by-engine", &by_engine))
+            h2 { "Recent alerts" }
+            // HOOK(alerts): no `alerts` table on this branch yet; once alerting
+            // lands, list its latest rows for this site here (id stays "alerts").
+            section id="alerts" { p class="muted" { "No alerts recorded." } }
             h2 { "Latest metrics" }
             div class="scroll" {
                 table id="recent" {
@@ -141,4 +217,193 @@ pub async fn site(
             }
         },
     ))
+}
+
+/// Days of history the dashboard's charts and tables cover.
+const REPORT_DAYS: i64 = 30;
+const CHART_METRICS: [&str; 8] = ["LCP", "INP", "CLS", "FCP", "TTFB", "FID", "TTI", "TBT"];
+const BREAKDOWN_METRICS: [&str; 4] = ["LCP", "INP", "CLS", "TTFB"];
+/// Up to this many samples in the verdict window, the cards use exact
+/// percentiles over raw rows; above it, the rollups (within 1 %) keep the page fast.
+const EXACT_VERDICT_MAX_SAMPLES: i64 = 50_000;
+
+/// The budget verdict for the cards: exact when the window is small, from the
+/// site-day rollups (whole UTC days covering the window) when it is large.
+async fn site_verdict(
+    state: &AppState,
+    site: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<verdict::Verdict, ApiError> {
+    let window = state.settings.window_hours;
+    let days = i64::from(window.div_ceil(24)).max(1);
+    let (from, to) = reports::last_days(now, days);
+    let slice = Slice {
+        site: site.to_string(),
+        from,
+        to,
+        metric: None,
+        route: None,
+        form_factor: None,
+        engine: None,
+        country: None,
+        release: None,
+    };
+    let groups = reports::load(&state.store, &slice, GroupBy::Nothing).await?;
+    let samples: i64 = groups.values().map(|a| a.samples).sum();
+    if samples <= EXACT_VERDICT_MAX_SAMPLES {
+        return Ok(verdict::compute(&state.store, &state.budget, site, None, window, now).await?);
+    }
+    let b: &Budget = &state.budget;
+    let metrics: Vec<MetricVerdict> = b
+        .limits
+        .iter()
+        .map(|&(metric, limit)| {
+            let agg = groups.get(&(String::new(), metric.as_str().to_string()));
+            let n = agg.map(|a| a.samples.max(0) as u64).unwrap_or(0);
+            let value = agg.and_then(|a| a.percentile(metric.as_str(), b.percentile));
+            let severity = match value {
+                Some(v) if n >= b.min_samples => budget::classify(v, limit, &b.thresholds),
+                _ => Severity::InsufficientData,
+            };
+            MetricVerdict {
+                metric: metric.as_str(),
+                unit: if metric.is_unitless() { "score" } else { "ms" },
+                budget: limit,
+                value,
+                percentile: b.percentile,
+                ratio: value.map(|v| v / limit),
+                samples: n,
+                min_samples: b.min_samples,
+                severity,
+            }
+        })
+        .collect();
+    Ok(verdict::Verdict {
+        site: site.to_string(),
+        path: None,
+        from,
+        to,
+        window_hours: u32::try_from(days * 24).unwrap_or(window),
+        status: budget::overall(&metrics),
+        metrics,
+    })
+}
+
+/// The budget when there is one, else the metric's "good" threshold.
+fn reference_line(b: &Budget, metric: &str) -> Option<(f64, &'static str)> {
+    if let Some(&(_, limit)) = b.limits.iter().find(|(m, _)| m.as_str() == metric) {
+        return Some((limit, "budget"));
+    }
+    vitals_core::MetricName::parse(metric).map(|m| (m.thresholds().0, "good"))
+}
+
+/// Server-rendered line chart: p75 per day with a dashed budget line.
+fn chart(metric: &str, points: &[(String, f64)], line: Option<(f64, &'static str)>) -> Markup {
+    const W: f64 = 320.0;
+    const H: f64 = 130.0;
+    const L: f64 = 46.0; // left margin for labels
+    const B: f64 = 18.0; // bottom margin
+    let unit = if metric == "CLS" { "score" } else { "ms" };
+    let max_v = points
+        .iter()
+        .map(|p| p.1)
+        .chain(line.map(|l| l.0))
+        .fold(0.0_f64, f64::max)
+        * 1.15;
+    let max_v = if max_v > 0.0 { max_v } else { 1.0 };
+    let x = |i: usize| {
+        if points.len() <= 1 {
+            L + (W - L) / 2.0
+        } else {
+            L + (W - L - 6.0) * i as f64 / (points.len() - 1) as f64
+        }
+    };
+    let y = |v: f64| 6.0 + (H - B - 6.0) * (1.0 - v / max_v);
+    let path: String = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.1)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = points.first().map(|p| p.0.as_str()).unwrap_or("");
+    let last = points.last().map(|p| p.0.as_str()).unwrap_or("");
+    html! {
+        svg class="chart" data-metric=(metric) viewBox={ "0 0 " (W) " " (H) } role="img"
+            aria-label={ (metric) " p75 per day" } xmlns="http://www.w3.org/2000/svg" {
+            line class="grid" x1=(L) y1=(H - B) x2=(W) y2=(H - B) {}
+            text x="2" y=(y(max_v / 1.15) + 3.0) { (fmt_value(unit, max_v / 1.15)) }
+            text x="2" y=(H - B) { "0" }
+            @if let Some((v, label)) = line {
+                line class="budget-line" data-value=(v) x1=(L) y1=(format!("{:.1}", y(v))) x2=(W) y2=(format!("{:.1}", y(v))) {}
+                text x=(W - 4.0) y=(format!("{:.1}", y(v) - 3.0)) text-anchor="end" { (label) " " (fmt_value(unit, v)) }
+            }
+            polyline class="p75" points=(path) {}
+            @for (i, p) in points.iter().enumerate() {
+                circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(p.1))) r="1.8" fill="#2459c4" {
+                    title { (p.0) ": " (fmt_value(unit, p.1)) }
+                }
+            }
+            text x=(L) y=(H - 4.0) { (first) }
+            text x=(W) y=(H - 4.0) text-anchor="end" { (last) }
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", (x * 100.0).clamp(0.0, 100.0))
+}
+
+/// CrUX-style stacked bar of the good / needs-improvement / poor shares.
+fn dist_bar(r: &ReportRow) -> Markup {
+    html! {
+        div class="dist" data-metric=(r.metric) title={ "good " (pct(r.good)) ", needs improvement " (pct(r.needs_improvement)) ", poor " (pct(r.poor)) } {
+            span class="good" style={ "width:" (format!("{:.2}", r.good * 100.0)) "%" } { @if r.good >= 0.08 { (pct(r.good)) } }
+            span class="ni" style={ "width:" (format!("{:.2}", r.needs_improvement * 100.0)) "%" } { @if r.needs_improvement >= 0.08 { (pct(r.needs_improvement)) } }
+            span class="poor" style={ "width:" (format!("{:.2}", r.poor * 100.0)) "%" } { @if r.poor >= 0.08 { (pct(r.poor)) } }
+        }
+    }
+}
+
+fn distribution(r: &ReportRow) -> Markup {
+    html! {
+        div class="dist-row" {
+            strong { (r.metric) }
+            (dist_bar(r))
+            span class="muted" { "p75 " (r.p75.map(|p| fmt_value(r.unit, p)).unwrap_or_default()) }
+        }
+    }
+}
+
+/// p75 of the main metrics per value of one dimension (device, engine).
+fn breakdown_table(id: &str, rows: &[ReportRow]) -> Markup {
+    let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+    groups.dedup();
+    let cell = |g: &str, m: &str| {
+        rows.iter()
+            .find(|r| r.group == g && r.metric == m)
+            .and_then(|r| r.p75.map(|p| fmt_value(r.unit, p)))
+            .unwrap_or_else(|| "–".into())
+    };
+    let views = |g: &str| {
+        rows.iter()
+            .filter(|r| r.group == g && r.metric == "LCP")
+            .map(|r| r.page_views)
+            .sum::<f64>()
+    };
+    html! {
+        div class="scroll" {
+            table id=(id) {
+                thead { tr { th { "" } @for m in BREAKDOWN_METRICS { th class="num" { (m) " p75" } } th class="num" { "page views" } } }
+                tbody {
+                    @for g in &groups {
+                        tr {
+                            td { (if g.is_empty() { "unknown" } else { g }) }
+                            @for m in BREAKDOWN_METRICS { td class="num" { (cell(g, m)) } }
+                            td class="num" { (format!("{:.0}", views(g))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -5,5 +5,6 @@ pub mod check;
 pub mod dashboard;
 pub mod health;
 pub mod ingest;
+pub mod reports;
 pub mod sites;
 pub mod web_vitals;

@@ -214,7 +214,16 @@ impl Store {
     pub async fn sites(&self) -> Result<Vec<String>, sqlx::Error> {
         let q = "SELECT DISTINCT site FROM metric ORDER BY site LIMIT 1000";
         match self {
-            Store::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
+            // From the small daily rollup (backfilled by its migration): DISTINCT
+            // over raw rows takes seconds on large tables.
+            Store::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT site FROM metric_site_day ORDER BY site LIMIT 1000",
+                )
+                .fetch_all(p)
+                .await
+            }
+            // SQLite rollups are not backfilled; embedded stores are small.
             Store::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
         }
     }
