@@ -182,6 +182,27 @@ async fn alerts_fire_once_recover_once_respect_cooldown_and_survive_a_dead_recei
             .unwrap();
         let k: Vec<&str> = list.iter().map(|a| a["kind"].as_str().unwrap()).collect();
         assert_eq!(k, ["fired", "recovered", "fired"], "{backend:?}");
+
+        // The dashboard lists the same history.
+        let html = app
+            .client
+            .get(format!("{}/sites/shop", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let section = html.split("id=\"alerts\"").nth(1).unwrap_or("");
+        assert!(
+            !section.contains("No alerts recorded"),
+            "{backend:?}: alerts listed"
+        );
+        assert_eq!(
+            section.matches("<td>recovered</td>").count(),
+            1,
+            "{backend:?}"
+        );
     }
 }
 

@@ -135,6 +135,7 @@ pub async fn site(
     let by_device = reports::report(&state.store, &all, GroupBy::FormFactor).await?;
     let by_engine = reports::report(&state.store, &all, GroupBy::Engine).await?;
     let recent = state.store.recent_metrics(site.as_str(), 50).await?;
+    let alerts = state.store.alerts(site.as_str(), 10).await?;
     Ok(page(
         site.as_str(),
         html! {
@@ -192,9 +193,29 @@ pub async fn site(
             h2 { "By browser engine" }
             (breakdown_table("by-engine", &by_engine))
             h2 { "Recent alerts" }
-            // HOOK(alerts): no `alerts` table on this branch yet; once alerting
-            // lands, list its latest rows for this site here (id stays "alerts").
-            section id="alerts" { p class="muted" { "No alerts recorded." } }
+            section id="alerts" {
+                @if alerts.is_empty() {
+                    p class="muted" { "No alerts recorded." }
+                } @else {
+                    div class="scroll" {
+                        table {
+                            thead { tr { th { "when" } th { "metric" } th { "path" } th { "event" } th { "severity" } th { "message" } } }
+                            tbody {
+                                @for a in &alerts {
+                                    tr {
+                                        td { (a.created_at.format("%Y-%m-%d %H:%M")) }
+                                        td { (a.metric) }
+                                        td class="wrap" { (a.path) }
+                                        td { (a.kind) }
+                                        td { span class={ "sev " (a.severity) } { (a.severity) } }
+                                        td class="wrap" { (a.message) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             h2 { "Latest metrics" }
             div class="scroll" {
                 table id="recent" {
