@@ -191,6 +191,11 @@ impl SiteGen {
 pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
     anyhow::ensure!(!opts.sites.is_empty(), "at least one site");
     anyhow::ensure!(opts.days > 0, "days must be positive");
+    // Historic rows belong in their own day partitions, not the default one.
+    let last = opts.end.date_naive();
+    store
+        .ensure_partitions_between(last - chrono::Days::new(u64::from(opts.days) + 1), last)
+        .await?;
     let avg_metrics: f64 = METRICS.iter().map(|m| m.3).sum();
     let per_site_rows = opts.rows / opts.sites.len() as u64;
     let mut tasks = Vec::new();

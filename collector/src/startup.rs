@@ -40,6 +40,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::connect(&settings.database_url()).await?;
         store.migrate().await?;
+        store.ensure_partitions().await?;
         Self::build_with_store(settings, store)
     }
 
@@ -82,15 +83,28 @@ impl Application {
             settings,
             agent,
         });
-        if state.settings.retention_days > 0 {
+        // Partition upkeep (PostgreSQL) and retention, hourly. The first tick
+        // is immediate; partitions were also made before the server started.
+        {
             let (store, days) = (store.clone(), state.settings.retention_days);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
                 loop {
                     tick.tick().await;
+                    if let Err(e) = store.ensure_partitions().await {
+                        tracing::error!(error = %e, "creating day partitions failed; rows go to metric_default until the next run");
+                    }
+                    if days == 0 {
+                        continue;
+                    }
                     let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-                    match store.delete_received_before(cutoff).await {
-                        Ok(n) => tracing::info!(rows = n, days, "retention: old raw rows deleted"),
+                    match store.apply_retention(cutoff).await {
+                        Ok(r) => tracing::info!(
+                            partitions = ?r.dropped_partitions,
+                            rows = r.deleted_rows,
+                            days,
+                            "retention: old raw rows removed"
+                        ),
                         Err(e) => {
                             tracing::warn!(error = %e, "retention run failed; retrying next hour")
                         }

@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::{Duration, Utc};
 use collector::alerts::{AlertConfig, AlertEngine};
 use collector::storage::MetricRow;
-use integration_tests::{BACKENDS, spawn_app_with};
+use integration_tests::{BACKENDS, metric_row, spawn_app_with};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -50,27 +50,13 @@ fn receiver(fail_first: u32) -> (String, web::Data<Received>) {
 
 fn lcp(pv: usize, value: f64) -> MetricRow {
     MetricRow {
-        site: "shop".into(),
-        page_view_id: format!("pv{pv:08}"),
         metric_id: format!("v1-LCP-{pv}"),
-        name: "LCP".into(),
-        value,
-        delta: value,
-        rating: "good".into(),
-        navigation_type: "navigate".into(),
-        url: "https://shop.example/".into(),
-        path: "/".into(),
-        route: "/".into(),
-        sample_rate: 1.0,
-        release: None,
-        connection: None,
-        form_factor: "desktop".into(),
-        browser: "Chrome".into(),
-        engine: "Blink".into(),
-        country: None,
-        attribution: None,
-        seq: 0,
-        received_at: Utc::now() - Duration::minutes(30),
+        ..metric_row(
+            &format!("pv{pv:08}"),
+            "LCP",
+            value,
+            Utc::now() - Duration::minutes(30),
+        )
     }
 }
 

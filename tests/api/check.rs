@@ -4,32 +4,23 @@
 
 use chrono::{Duration, Utc};
 use collector::storage::MetricRow;
-use integration_tests::{BACKENDS, TestApp, spawn_app};
+use integration_tests::{BACKENDS, TestApp, metric_row, spawn_app};
 use serde_json::{Value, json};
 
 fn row(pv: usize, name: &str, value: f64, path: &str, rate: f64, release: &str) -> MetricRow {
     MetricRow {
-        site: "shop".into(),
-        page_view_id: format!("pv{pv:08}"),
         metric_id: format!("v1-{name}-{pv}"),
-        name: name.into(),
-        value,
-        delta: value,
-        rating: "good".into(),
-        navigation_type: "navigate".into(),
         url: format!("https://shop.example{path}"),
         path: path.into(),
         route: path.into(),
         sample_rate: rate,
         release: Some(release.into()),
-        connection: None,
-        form_factor: "desktop".into(),
-        browser: "Chrome".into(),
-        engine: "Blink".into(),
-        country: None,
-        attribution: None,
-        seq: 0,
-        received_at: Utc::now() - Duration::minutes(30),
+        ..metric_row(
+            &format!("pv{pv:08}"),
+            name,
+            value,
+            Utc::now() - Duration::minutes(30),
+        )
     }
 }
 

@@ -6,6 +6,7 @@ mod alerts;
 mod bad_input;
 mod check;
 mod ingest;
+mod partitions;
 mod reports;
 mod verdict;
 mod web_vitals;

@@ -5,9 +5,10 @@ use collector::budget::weighted_percentile;
 use collector::histogram::MAX_RELATIVE_ERROR;
 use collector::reports::{self, GroupBy, Slice};
 use collector::storage::{MetricRow, Sample, Store};
-use integration_tests::{BACKENDS, Backend, TestApp, beacon, spawn_app, spawn_app_with};
+use integration_tests::{
+    BACKENDS, Backend, TestApp, beacon, metric_row, spawn_app, spawn_app_with,
+};
 use serde_json::Value;
-use vitals_core::MetricName;
 
 const TOKEN: &str = "s3cret-read-token";
 
@@ -34,30 +35,8 @@ fn day0() -> DateTime<Utc> {
 fn row(site: &str, i: usize, name: &str, value: f64, at: DateTime<Utc>) -> MetricRow {
     MetricRow {
         site: site.into(),
-        page_view_id: format!("pv{i:010}"),
         metric_id: format!("v1-{name}-{i}"),
-        name: name.into(),
-        value,
-        delta: value,
-        rating: MetricName::parse(name)
-            .unwrap()
-            .rate(value)
-            .as_str()
-            .to_string(),
-        navigation_type: "navigate".into(),
-        url: "https://shop.example/".into(),
-        path: "/".into(),
-        route: "/".into(),
-        sample_rate: 1.0,
-        release: None,
-        connection: None,
-        form_factor: "desktop".into(),
-        browser: "Chrome".into(),
-        engine: "Blink".into(),
-        country: None,
-        attribution: None,
-        seq: 0,
-        received_at: at,
+        ..metric_row(&format!("pv{i:010}"), name, value, at)
     }
 }
 

@@ -172,6 +172,40 @@ impl TestApp {
     }
 }
 
+/// A stored row for site `shop`, path `/`, desktop Chrome, rated by the
+/// web-vitals thresholds; tests override fields with struct-update syntax.
+pub fn metric_row(
+    page_view: &str,
+    name: &str,
+    value: f64,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> MetricRow {
+    let rating = vitals_core::MetricName::parse(name).map_or("good", |m| m.rate(value).as_str());
+    MetricRow {
+        site: "shop".into(),
+        page_view_id: page_view.into(),
+        metric_id: format!("v1-{name}-{page_view}"),
+        name: name.into(),
+        value,
+        delta: value,
+        rating: rating.into(),
+        navigation_type: "navigate".into(),
+        url: "https://shop.example/".into(),
+        path: "/".into(),
+        route: "/".into(),
+        sample_rate: 1.0,
+        release: None,
+        connection: None,
+        form_factor: "desktop".into(),
+        browser: "Chrome".into(),
+        engine: "Blink".into(),
+        country: None,
+        attribution: None,
+        seq: 0,
+        received_at,
+    }
+}
+
 /// A valid beacon; tests mutate it.
 pub fn beacon(site: &str, page_view: &str) -> Value {
     json!({

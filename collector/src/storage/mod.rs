@@ -3,7 +3,7 @@
 //! pass the same tests (tests/api/storage.rs).
 
 pub use alerts::AlertRecord;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -41,6 +41,15 @@ pub struct MetricRow {
     pub attribution: Option<String>,
     pub seq: i32,
     pub received_at: DateTime<Utc>,
+}
+
+/// What a retention run removed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Retention {
+    /// PostgreSQL day partitions dropped (`metric_YYYYMMDD`).
+    pub dropped_partitions: Vec<String>,
+    /// Rows deleted one by one (SQLite; PostgreSQL's default partition).
+    pub deleted_rows: u64,
 }
 
 /// One value for percentile computation, with its weight (1 / sample rate).
@@ -178,18 +187,59 @@ impl Store {
         }
     }
 
-    /// Deletes raw rows received before `cutoff`, in chunks so that no single
-    /// statement holds locks for long. Returns the number of rows deleted.
+    /// Makes sure raw-row partitions exist from two days ago to a week ahead
+    /// (PostgreSQL; rows are partitioned by day, see migration 0040). Called at
+    /// start and hourly, so a collector that was down for days catches up.
+    /// Returns how many partitions were created. SQLite has one table.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_received_before(&self, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let mut total = 0;
+    pub async fn ensure_partitions(&self) -> Result<i32, sqlx::Error> {
+        let today = Utc::now().date_naive();
+        self.ensure_partitions_between(today - chrono::Days::new(2), today + chrono::Days::new(7))
+            .await
+    }
+
+    /// Partitions for every day in `[from, to]`, e.g. before loading historic
+    /// data; rows of those days already in the default partition move in.
+    #[tracing::instrument(skip(self))]
+    pub async fn ensure_partitions_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<i32, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => {
+                sqlx::query_scalar("SELECT strray_metric_partitions_ensure($1, $2)")
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(p)
+                    .await
+            }
+            Store::Sqlite(_) => Ok(0),
+        }
+    }
+
+    /// Removes raw rows older than `cutoff`; rollups stay. PostgreSQL drops
+    /// whole day partitions (days before the cutoff's day, by the partition
+    /// key: the day the metric was created) and deletes such rows that sit in
+    /// the default partition; SQLite deletes rows received before `cutoff`.
+    /// Deletes run in chunks so that no statement holds locks for long.
+    #[tracing::instrument(skip(self))]
+    pub async fn apply_retention(&self, cutoff: DateTime<Utc>) -> Result<Retention, sqlx::Error> {
+        let mut out = Retention::default();
+        if let Store::Postgres(p) = self {
+            out.dropped_partitions =
+                sqlx::query_scalar("SELECT strray_metric_partitions_drop_before($1)")
+                    .bind(cutoff.date_naive())
+                    .fetch_all(p)
+                    .await?;
+        }
         loop {
             let n = match self {
                 Store::Postgres(p) => sqlx::query(
-                    "DELETE FROM metric WHERE id IN
-                       (SELECT id FROM metric WHERE received_at < $1 LIMIT 10000)",
+                    "DELETE FROM metric_default WHERE ctid = ANY(ARRAY(
+                       SELECT ctid FROM metric_default WHERE day < $1 LIMIT 10000))",
                 )
-                .bind(cutoff)
+                .bind(cutoff.date_naive())
                 .execute(p)
                 .await?
                 .rows_affected(),
@@ -202,9 +252,9 @@ impl Store {
                 .await?
                 .rows_affected(),
             };
-            total += n;
+            out.deleted_rows += n;
             if n < 10000 {
-                return Ok(total);
+                return Ok(out);
             }
         }
     }

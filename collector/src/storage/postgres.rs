@@ -11,14 +11,15 @@ pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sql
     sqlx::query(
         "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating, \
             navigation_type, url, path, route, sample_rate, release, connection, form_factor, \
-            browser, engine, country, attribution, seq, received_at)
-         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra
+            browser, engine, country, attribution, seq, received_at, day)
+         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra,
+                strray_metric_day(mid, ra)
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
                      $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
                      $19::text[], $20::int4[], $21::timestamptz[])
               AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra)
-         ON CONFLICT ON CONSTRAINT metric_instance DO UPDATE SET
+         ON CONFLICT (site, page_view_id, metric_id, day) DO UPDATE SET
             value = EXCLUDED.value, delta = EXCLUDED.delta, rating = EXCLUDED.rating,
             attribution = EXCLUDED.attribution, seq = EXCLUDED.seq,
             received_at = EXCLUDED.received_at, url = EXCLUDED.url
@@ -57,6 +58,8 @@ pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, 
            AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
            AND ($4::timestamptz IS NULL OR received_at >= $4)
            AND ($5::timestamptz IS NULL OR received_at < $5)
+           AND day >= COALESCE(($4::timestamptz AT TIME ZONE 'UTC')::date - 2, '-infinity')
+           AND day <= COALESCE(($5::timestamptz AT TIME ZONE 'UTC')::date + 1, 'infinity')
            AND ($6::text IS NULL OR release = $6)",
     )
     .bind(q.site)
@@ -106,6 +109,8 @@ pub async fn path_samples(
            AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
            AND ($4::timestamptz IS NULL OR received_at >= $4)
            AND ($5::timestamptz IS NULL OR received_at < $5)
+           AND day >= COALESCE(($4::timestamptz AT TIME ZONE 'UTC')::date - 2, '-infinity')
+           AND day <= COALESCE(($5::timestamptz AT TIME ZONE 'UTC')::date + 1, 'infinity')
            AND ($6::text IS NULL OR release = $6)",
     )
     .bind(q.site)
