@@ -58,6 +58,17 @@ pub struct IngestQueue {
 pub struct QueueFull;
 
 impl IngestQueue {
+    /// True when a beacon would be shed now: lets the endpoint refuse before
+    /// reading and parsing the body, so overload costs little CPU (CPU the
+    /// database needs to catch up).
+    pub fn shed_early(&self) -> bool {
+        if self.tx.capacity() == 0 {
+            self.stats.beacons_shed.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
     /// Queues one beacon's rows without waiting; a full queue is the caller's 503.
     pub fn try_enqueue(&self, rows: Vec<MetricRow>) -> Result<(), QueueFull> {
         let n = rows.len() as u64;
@@ -189,11 +200,7 @@ async fn writer_loop(
 /// Never gives up on its own: only the shutdown grace period can stop it.
 async fn write_with_retry(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
     let n = batch.len() as u64;
-    dedupe(&mut batch);
-    // A stable key order makes concurrent batches lock rows in the same order.
-    batch.sort_unstable_by(|a, b| {
-        (&a.site, &a.page_view_id, &a.metric_id).cmp(&(&b.site, &b.page_view_id, &b.metric_id))
-    });
+    dedupe(&mut batch); // also sorts by key: concurrent batches lock rows in one order
     let mut backoff = Duration::from_millis(50);
     loop {
         let started = Instant::now();

@@ -252,3 +252,83 @@ async fn two_collectors_on_one_database_store_exact_counts_without_duplicates() 
         .count();
     assert_eq!(updated, 12, "the 12 updated CLS values won");
 }
+
+/// The writer stalls (the table is locked); the bounded queue fills; further
+/// beacons get 503 with Retry-After and CORS, never a hang; once the database
+/// is back every 2xx'd beacon is stored and the counters add up.
+#[tokio::test]
+async fn a_full_queue_sheds_with_503_and_keeps_what_it_accepted() {
+    let app = spawn_app_with(integration_tests::Backend::Postgres, |s| {
+        s.queue_capacity = 2;
+        s.writer_concurrency = 1;
+        s.batch_rows = 1;
+        s.batch_interval_ms = 1;
+    })
+    .await;
+    let collector::storage::Store::Postgres(pool) = &app.store else {
+        unreachable!("PostgreSQL app")
+    };
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE metric IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+
+    let (mut accepted, mut shed) = (0, 0);
+    for i in 0..12 {
+        let resp = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            app.post_beacon(&beacon("shop", &format!("pvshed{i:06}"))),
+        )
+        .await
+        .expect("a full queue answers at once, it does not block");
+        match resp.status().as_u16() {
+            202 => accepted += 1,
+            503 => {
+                shed += 1;
+                assert!(resp.headers().contains_key("retry-after"));
+                assert!(resp.headers().contains_key("access-control-allow-origin"));
+            }
+            s => panic!("unexpected status {s}"),
+        }
+        // Give the writer time to take what it can before the next beacon.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        accepted >= 1 && shed >= 1,
+        "accepted {accepted}, shed {shed}"
+    );
+    assert!(
+        accepted <= 5,
+        "queue of 2 + writer's batch + waiting batch: {accepted}"
+    );
+
+    lock.rollback().await.unwrap();
+    app.wait_for_rows("shop", 3 * accepted).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!("strray_beacons_total{{outcome=\"shed\"}} {shed}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "strray_beacons_total{{outcome=\"accepted\"}} {accepted}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "strray_metric_rows_total{{stage=\"stored\"}} {}",
+            3 * accepted
+        )),
+        "{text}"
+    );
+}

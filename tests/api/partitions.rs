@@ -204,3 +204,41 @@ async fn retention_drops_whole_day_partitions_and_keeps_rollups() {
         .unwrap();
     assert_eq!(gone, None);
 }
+
+#[tokio::test]
+async fn the_ingest_path_and_sql_agree_on_the_partition_day() {
+    let app = spawn_app(Backend::Postgres).await;
+    let r = Utc.with_ymd_and_hms(2026, 3, 1, 0, 30, 0).unwrap();
+    let ms = |t: DateTime<Utc>| t.timestamp_millis();
+    let ids = [
+        format!("v1-{}-1", ms(r)),
+        format!("v5-{}-8212331711239", ms(r - Duration::minutes(31))), // web-vitals, day before
+        format!("v1-{}-1", ms(r - Duration::hours(48))),               // window edge
+        format!(
+            "v1-{}-1",
+            ms(r - Duration::hours(48) - Duration::milliseconds(1))
+        ),
+        format!("v1-{}-1", ms(r + Duration::hours(24))),
+        format!(
+            "v1-{}-1",
+            ms(r + Duration::hours(24) + Duration::milliseconds(1))
+        ),
+        "v1-0-1".into(),
+        "v1-999999999999999-1".into(),
+        "v1-1234567890123456-1".into(), // 16 digits
+        "v1--1".into(),
+        "v1-12a4-1".into(),
+        "no dashes".into(),
+        "v1-+1764201600000-1".into(),
+        String::new(),
+    ];
+    for id in ids {
+        let sql: chrono::NaiveDate = sqlx::query_scalar("SELECT strray_metric_day($1, $2)")
+            .bind(&id)
+            .bind(r)
+            .fetch_one(pool(&app))
+            .await
+            .unwrap();
+        assert_eq!(collector::storage::partition_day(&id, r), sql, "{id:?}");
+    }
+}

@@ -48,9 +48,20 @@ function done(summary, latency, requests)
 end
 "#;
 
+/// Stops a child on drop: SIGTERM first, so that nginx's master takes its
+/// workers down with it (SIGKILL would orphan them, holding our stdout open).
 struct KillOnDrop(Child);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

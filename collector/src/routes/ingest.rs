@@ -122,6 +122,9 @@ async fn accept(
     // 4. Rate limits (per client always; per site now if the URL names it).
     let client = client_ip(req, state);
     rate_limit(state, query.site.as_deref(), client)?;
+    if state.queue.shed_early() {
+        return Err(ApiError::Overloaded);
+    }
     // Read the body, enforcing the size limit on what actually arrives.
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {

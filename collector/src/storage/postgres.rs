@@ -5,47 +5,48 @@ use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
 
 /// One multi-row statement per batch: arrays bound once, unnested server-side.
 pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
-    fn col<T: Clone>(rows: &[MetricRow], f: impl Fn(&MetricRow) -> T) -> Vec<T> {
+    // Columns borrow from the rows: a batch is not copied again to be bound.
+    fn col<'a, T>(rows: &'a [MetricRow], f: impl Fn(&'a MetricRow) -> T) -> Vec<T> {
         rows.iter().map(f).collect()
     }
     sqlx::query(
         "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating, \
             navigation_type, url, path, route, sample_rate, release, connection, form_factor, \
             browser, engine, country, attribution, seq, received_at, day)
-         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra,
-                strray_metric_day(mid, ra)
+         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra, dy
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
                      $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
-                     $19::text[], $20::int4[], $21::timestamptz[])
-              AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra)
+                     $19::text[], $20::int4[], $21::timestamptz[], $22::date[])
+              AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra, dy)
          ON CONFLICT (site, page_view_id, metric_id, day) DO UPDATE SET
             value = EXCLUDED.value, delta = EXCLUDED.delta, rating = EXCLUDED.rating,
             attribution = EXCLUDED.attribution, seq = EXCLUDED.seq,
             received_at = EXCLUDED.received_at, url = EXCLUDED.url
          WHERE metric.seq < EXCLUDED.seq",
     )
-    .bind(col(rows, |r| r.site.clone()))
-    .bind(col(rows, |r| r.page_view_id.clone()))
-    .bind(col(rows, |r| r.metric_id.clone()))
-    .bind(col(rows, |r| r.name.clone()))
+    .bind(col(rows, |r| r.site.as_str()))
+    .bind(col(rows, |r| r.page_view_id.as_str()))
+    .bind(col(rows, |r| r.metric_id.as_str()))
+    .bind(col(rows, |r| r.name.as_str()))
     .bind(col(rows, |r| r.value))
     .bind(col(rows, |r| r.delta))
-    .bind(col(rows, |r| r.rating.clone()))
-    .bind(col(rows, |r| r.navigation_type.clone()))
-    .bind(col(rows, |r| r.url.clone()))
-    .bind(col(rows, |r| r.path.clone()))
-    .bind(col(rows, |r| r.route.clone()))
+    .bind(col(rows, |r| r.rating.as_str()))
+    .bind(col(rows, |r| r.navigation_type.as_str()))
+    .bind(col(rows, |r| r.url.as_str()))
+    .bind(col(rows, |r| r.path.as_str()))
+    .bind(col(rows, |r| r.route.as_str()))
     .bind(col(rows, |r| r.sample_rate))
-    .bind(col(rows, |r| r.release.clone()))
-    .bind(col(rows, |r| r.connection.clone()))
-    .bind(col(rows, |r| r.form_factor.clone()))
-    .bind(col(rows, |r| r.browser.clone()))
-    .bind(col(rows, |r| r.engine.clone()))
-    .bind(col(rows, |r| r.country.clone()))
-    .bind(col(rows, |r| r.attribution.clone()))
+    .bind(col(rows, |r| r.release.as_deref()))
+    .bind(col(rows, |r| r.connection.as_deref()))
+    .bind(col(rows, |r| r.form_factor.as_str()))
+    .bind(col(rows, |r| r.browser.as_str()))
+    .bind(col(rows, |r| r.engine.as_str()))
+    .bind(col(rows, |r| r.country.as_deref()))
+    .bind(col(rows, |r| r.attribution.as_deref()))
     .bind(col(rows, |r| r.seq))
     .bind(col(rows, |r| r.received_at))
+    .bind(col(rows, |r| super::partition_day(&r.metric_id, r.received_at)))
     .execute(pool)
     .await?;
     Ok(())
