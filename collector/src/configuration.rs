@@ -11,6 +11,12 @@ use crate::domain::SiteKey;
 
 #[derive(Args, Clone, Debug)]
 pub struct Settings {
+    /// Settings file of `KEY=VALUE` lines using the environment names below
+    /// (e.g. `STRRAY_QUEUE_CAPACITY=5000`); read first, so environment variables
+    /// and flags override it. Unknown keys are an error.
+    #[arg(long, env = "STRRAY_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on. Port 0 picks a free port (tests).
     #[arg(long, env = "STRRAY_BIND", default_value = "127.0.0.1:8787")]
     pub bind: String,
@@ -252,6 +258,24 @@ impl SitePolicy {
             SitePolicy::Listed(map) => map.contains_key(site),
         }
     }
+}
+
+/// Environment names read outside [`Settings`] that a settings file may set.
+pub const EXTRA_ENV: &[&str] = &["STRRAY_LOG_FORMAT", "RUST_LOG"];
+
+/// Applies a settings file to the process environment, without overriding
+/// variables that are already set. Every key must be one of `known`; the
+/// error names the file and the key. Call before parsing the command line.
+pub fn load_settings_file(path: &std::path::Path, known: &[String]) -> Result<(), String> {
+    let show = path.display();
+    let iter = dotenvy::from_path_iter(path).map_err(|e| format!("{show}: {e}"))?;
+    for item in iter {
+        let (key, _) = item.map_err(|e| format!("{show}: {e}"))?;
+        if !known.contains(&key) {
+            return Err(format!("{show}: unknown setting {key:?}"));
+        }
+    }
+    dotenvy::from_path(path).map_err(|e| format!("{show}: {e}"))
 }
 
 #[cfg(test)]

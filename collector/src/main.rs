@@ -97,7 +97,38 @@ struct CheckArgs {
     collector: Option<String>,
 }
 
+/// `--config FILE`, `--config=FILE` or `STRRAY_CONFIG`, looked up before clap
+/// parses, because the file provides defaults for that parse.
+fn settings_file() -> Option<std::path::PathBuf> {
+    let mut args = std::env::args_os();
+    while let Some(a) = args.next() {
+        if a == "--config" {
+            return args.next().map(Into::into);
+        }
+        if let Some(p) = a.to_str().and_then(|s| s.strip_prefix("--config=")) {
+            return Some(p.into());
+        }
+    }
+    std::env::var_os("STRRAY_CONFIG").map(Into::into)
+}
+
 fn main() -> ExitCode {
+    if let Some(path) = settings_file() {
+        let known: Vec<String> = <Cli as clap::CommandFactory>::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .filter_map(|e| e.to_str().map(str::to_string))
+            .chain(
+                collector::configuration::EXTRA_ENV
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
+            .collect();
+        if let Err(e) = collector::configuration::load_settings_file(&path, &known) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let cli = Cli::parse();
     let json_logs = std::env::var("STRRAY_LOG_FORMAT")
         .map(|v| v == "json")

@@ -82,3 +82,56 @@ async fn verdict_exit_codes_follow_the_data() {
     store.close().await;
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_settings_file_provides_defaults_that_env_overrides_and_rejects_unknown_keys() {
+    let dir = std::env::temp_dir().join(format!("strray-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let from_file = dir.join("from-file.db");
+    let from_env = dir.join("from-env.db");
+    let config = dir.join("collector.env");
+    std::fs::write(
+        &config,
+        format!(
+            "# operator settings\nDATABASE_URL=\"sqlite://{}\"\nSTRRAY_MIN_SAMPLES=3\n",
+            from_file.display()
+        ),
+    )
+    .unwrap();
+    let run = |extra_env: Option<&std::path::Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strray-collector"));
+        cmd.arg("--config")
+            .arg(&config)
+            .args(["verdict", "--site", "cli"])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "error");
+        if let Some(p) = extra_env {
+            cmd.env("DATABASE_URL", format!("sqlite://{}", p.display()));
+        }
+        cmd.output().expect("run collector")
+    };
+
+    // The file's database is used (and created): an empty one is insufficient data.
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        from_file.exists(),
+        "the settings file's DATABASE_URL was used"
+    );
+
+    // An environment variable wins over the file.
+    let out = run(Some(&from_env));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(from_env.exists(), "the environment's DATABASE_URL was used");
+
+    // A typo is an error naming the key, not a silently ignored line.
+    std::fs::write(&config, "STRRAY_QUEUE_CAPACITYY=5\n").unwrap();
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown setting \"STRRAY_QUEUE_CAPACITYY\""),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
