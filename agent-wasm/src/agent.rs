@@ -402,21 +402,10 @@ fn on_entries(st: &St, kind: Kind, list: &JsValue) {
 /// A bfcache restore: a new page view (metrics-spec §1.7).
 fn restore(st: &St, ts: f64) {
     with(st, |a| {
-        a.page_view = page_view_id(random);
-        a.seq = 0;
-        a.nav_type = "back-forward-cache";
-        a.slots = [-1.0, -1.0, -1.0, 0.0, -1.0, -1.0, 0.0, -1.0].map(Slot::new);
-        slot_mut(a, MetricName::Ttfb).ready = true;
-        a.cls = Cls::new();
         a.cls_started = true;
-        a.inp.clear();
-        a.counter.clear();
-        a.count_base = num0(&g("performance"), "interactionCount");
+        a.begin("back-forward-cache", true);
         a.lcp_final = true;
-        a.fid_done = true;
         a.fid_poly = true;
-        a.fid_pending = None;
-        a.tti_done = true;
     });
     let s = st.clone();
     double_raf(move || {
@@ -844,6 +833,31 @@ impl Agent {
         }
     }
 
+    /// Starts a new set of metrics (bfcache restore, soft navigation): a new
+    /// page view id and metric ids; FID and TTI/TBT stay with the hard navigation.
+    fn begin(&mut self, nav_type: &'static str, ttfb_zero: bool) {
+        self.page_view = page_view_id(random);
+        self.seq = 0;
+        self.nav_type = nav_type;
+        self.slots = [-1.0; 8].map(Slot::new);
+        if ttfb_zero {
+            let s = slot_mut(self, MetricName::Ttfb);
+            s.value = 0.0;
+            s.ready = true;
+        }
+        self.cls = Cls::new();
+        if self.cls_started {
+            slot_mut(self, MetricName::Cls).value = 0.0;
+        }
+        self.inp.clear();
+        self.counter.clear();
+        self.count_base = num0(&g("performance"), "interactionCount");
+        self.fid_done = true;
+        self.fid_poly = false;
+        self.fid_pending = None;
+        self.tti_done = true;
+    }
+
     /// A `soft-navigation` entry (metrics-spec §1.10): the current navigation's
     /// metrics are final and sent, then a new set starts, measured from the
     /// entry's `startTime` and attributed to its URL.
@@ -852,43 +866,21 @@ impl Agent {
         self.drain(|k| k != Kind::SoftNav);
         self.set_ttfb();
         self.end_navigation();
-        let valid_nav = !nav_entry().is_undefined();
-        self.page_view = page_view_id(random);
-        self.seq = 0;
-        self.nav_type = SOFT;
+        // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
+        // CLS restarts at 0 if it had started (after the landing page's FCP);
+        // INP counts this navigation's interactions only.
+        self.begin(SOFT, !nav_entry().is_undefined());
         self.nav_url = string(e, "name");
         self.soft_start = start;
         self.soft_iid = num0(e, "interactionId");
-        self.slots = [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new);
-        // web-vitals: TTFB 0 (only where the hard navigation had a valid entry).
-        if valid_nav {
-            let s = slot_mut(self, MetricName::Ttfb);
-            s.value = 0.0;
-            s.ready = true;
-        }
         // FCP: the soft navigation's first paint.
         let p = num0(e, "presentationTime");
         let p = if p > 0.0 { p } else { num0(e, "paintTime") };
         let s = slot_mut(self, MetricName::Fcp);
         s.value = (p - start).max(0.0);
         s.ready = true;
-        // CLS restarts at 0 (only if it had started, i.e. after the hard FCP).
-        self.cls = Cls::new();
-        if self.cls_started {
-            slot_mut(self, MetricName::Cls).value = 0.0;
-        }
-        // INP counts this navigation's interactions only.
-        self.inp.clear();
-        self.counter.clear();
-        self.count_base = num0(&g("performance"), "interactionCount");
-        // FID and TTI/TBT belong to the hard navigation only.
-        self.fid_done = true;
-        self.fid_poly = false;
-        self.fid_pending = None;
-        self.tti_done = true;
         self.first_hidden = f64::INFINITY;
         self.lcp_final = false;
-        self.lcp_url = String::new();
         // LCP: seeded with the largest paint so far (launched API: a method;
         // Chromium's pre-launch shape: an attribute).
         let icp = call(e, "getLargestInteractionContentfulPaint", &[]);
