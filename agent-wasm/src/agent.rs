@@ -881,6 +881,7 @@ impl Agent {
         s.ready = true;
         self.first_hidden = f64::INFINITY;
         self.lcp_final = false;
+        self.lcp_url = String::new();
         // LCP: seeded with the largest paint so far (launched API: a method;
         // Chromium's pre-launch shape: an attribute).
         let icp = call(e, "getLargestInteractionContentfulPaint", &[]);
