@@ -795,11 +795,11 @@ impl Agent {
             return;
         };
         let latency = c.latency;
+        // Recomputed even when the latency is unchanged: entries of the same
+        // frame can arrive later (the `first-input` entry is sometimes delivered
+        // before the interaction's `event` entries) and widen the processing span.
         let b = self.inp.breakdown(c);
         let s = slot_mut(self, MetricName::Inp);
-        if s.value == latency {
-            return;
-        }
         s.value = latency;
         s.attr.clear();
         if !b.target.is_empty() {

@@ -50,6 +50,57 @@ async function run(query = '', b = browser) {
 
 const hard = ['FCP', 'LCP', 'CLS', 'TTFB', 'FID', 'INP'];
 
+test('two soft navigations: each gets its own metrics and URL', async (t) => {
+  const k = uniqueSite('softnav2');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-softnav.html?site=${k}`);
+  await sleep(600);
+  await p.click('#slow');
+  await sleep(400);
+  await p.click('#go');
+  await sleep(1200);
+  await p.click('#buy');
+  await sleep(500);
+  await p.click('#cart');
+  await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 2, null, { timeout: 5000 });
+  await sleep(800);
+  // A slow interaction on the second route dominates its INP (whichever side
+  // of the boundary the cart click itself lands on).
+  await p.click('#slow');
+  await sleep(500);
+  await p.goto('about:blank');
+  await p.close();
+  // web-vitals reports keyed by metric id; the agent's rows by (name, navigation URL).
+  let lib = [];
+  for (let i = 0; i < 50; i++) {
+    lib = site.beacons.filter((b) => b.site === k);
+    if (lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2) break;
+    await sleep(100);
+  }
+  await sleep(300);
+  lib = [...new Map(site.beacons.filter((b) => b.site === k).map((b) => [b.id, b])).values()];
+  // FID comes from web-vitals v4, which has no navigationURL: the landing page.
+  const landing = `${site.origin}/agent-softnav.html?site=${k}`;
+  const key = (name, nav, url = landing) => `${name} ${nav} ${url.replace(/^.*\//, '/').replace(/\?.*/, '')}`;
+  const want = lib.map((l) => key(l.name, l.navigationType, l.navigationURL));
+  const rows = await collector.waitFor(k, (rs) => want.every((w) => rs.some((r) => key(r.name, r.navigation_type, r.url) === w)));
+  await sleep(500);
+  const agent = [...new Map((await collector.metrics(k)).map((r) => [r.metric_id, r])).values()].filter((r) => r.name !== 'TBT');
+  const got = agent.map((r) => key(r.name, r.navigation_type, r.url));
+  t.diagnostic(`web-vitals: ${lib.map((l) => `${key(l.name, l.navigationType, l.navigationURL)}=${Math.round(l.value * 1e4) / 1e4}`).join(', ')}`);
+  assert.ok(rows.length > 0);
+  assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
+  for (const u of ['/products', '/cart']) {
+    for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) assert.ok(want.some((w) => w.startsWith(`${n} soft-navigation ${u}`)), `${n} for ${u}`);
+  }
+  for (const l of lib) {
+    const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
+    const tol = l.name === 'CLS' ? 1e-4 : 1;
+    assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
+  }
+  assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page + two soft navigations');
+});
+
 test('a soft navigation starts a new set of metrics, like web-vitals reportSoftNavs', (t) => softNavMatches(t, ''));
 
 test('npm init({ softNavs: true }) reports soft navigations too', (t) => softNavMatches(t, '&npm'));
