@@ -38,7 +38,12 @@ struct Config {
     sample_rate: f64,
     release: Option<String>,
     route: Option<String>,
+    /// Opt-in: report per-route metrics for SPA soft navigations.
+    soft_navs: bool,
 }
+
+/// Navigation type of the metrics of a soft navigation (web-vitals v6).
+const SOFT: &str = "soft-navigation";
 
 /// One metric instance of the page view.
 struct Slot {
@@ -71,6 +76,12 @@ struct Agent {
     page_view: String,
     seq: u32,
     nav_type: &'static str,
+    /// URL of the current (hard or soft) navigation; `None` (soft navs off):
+    /// `location.href` at send time, as before.
+    nav_url: Option<String>,
+    /// `startTime` / `interactionId` of the last soft navigation (0: none yet).
+    soft_start: f64,
+    soft_iid: f64,
     slots: [Slot; 8],
     activation: f64,
     first_hidden: f64,
@@ -110,6 +121,8 @@ enum Kind {
     Event,
     LongTask,
     Resource,
+    SoftNav,
+    Icp,
 }
 
 impl Kind {
@@ -122,6 +135,8 @@ impl Kind {
             Kind::Event => "event",
             Kind::LongTask => "longtask",
             Kind::Resource => "resource",
+            Kind::SoftNav => "soft-navigation",
+            Kind::Icp => "interaction-contentful-paint",
         }
     }
 }
@@ -178,6 +193,7 @@ pub fn start(config: &JsValue) {
         sample_rate,
         release: non_empty(string(config, "release")),
         route: non_empty(string(config, "route")),
+        soft_navs: get(config, "softNavs").as_bool() == Some(true),
     };
     let st: St = Rc::new_cyclic(|me| {
         RefCell::new(Agent {
@@ -186,6 +202,9 @@ pub fn start(config: &JsValue) {
             page_view: page_view_id(random),
             seq: 0,
             nav_type: "navigate",
+            nav_url: None,
+            soft_start: 0.0,
+            soft_iid: 0.0,
             slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
             activation: 0.0,
             first_hidden: f64::INFINITY,
@@ -240,7 +259,7 @@ pub fn start(config: &JsValue) {
             if get(&e, "isTrusted").as_bool() == Some(true) {
                 with(&s, |a| {
                     if !a.lcp_final {
-                        a.drain(Some(Kind::Lcp));
+                        a.drain(|k| matches!(k, Kind::Lcp | Kind::Icp));
                         a.finalize_lcp();
                     }
                 });
@@ -279,6 +298,16 @@ fn activated(st: &St) {
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
         a.first_hidden = initial_first_hidden(a.activation);
+        // Soft navigations need the interaction-contentful-paint era API (their
+        // LCP); without it (or when not opted in) nothing changes.
+        if a.cfg.soft_navs
+            && supported("soft-navigation")
+            && supported("interaction-contentful-paint")
+        {
+            a.nav_url = string(&nav, "name");
+            a.observe(Kind::Icp);
+            a.observe(Kind::SoftNav);
+        }
         for kind in [
             Kind::Paint,
             Kind::Lcp,
@@ -373,21 +402,10 @@ fn on_entries(st: &St, kind: Kind, list: &JsValue) {
 /// A bfcache restore: a new page view (metrics-spec §1.7).
 fn restore(st: &St, ts: f64) {
     with(st, |a| {
-        a.page_view = page_view_id(random);
-        a.seq = 0;
-        a.nav_type = "back-forward-cache";
-        a.slots = [-1.0, -1.0, -1.0, 0.0, -1.0, -1.0, 0.0, -1.0].map(Slot::new);
-        slot_mut(a, MetricName::Ttfb).ready = true;
-        a.cls = Cls::new();
         a.cls_started = true;
-        a.inp.clear();
-        a.counter.clear();
-        a.count_base = num0(&g("performance"), "interactionCount");
+        a.begin("back-forward-cache", true);
         a.lcp_final = true;
-        a.fid_done = true;
         a.fid_poly = true;
-        a.fid_pending = None;
-        a.tti_done = true;
     });
     let s = st.clone();
     double_raf(move || {
@@ -452,16 +470,18 @@ impl Agent {
         self.observers.push((kind, obs));
     }
 
-    /// Processes pending entries (`takeRecords()`) of one or all observers.
-    fn drain(&mut self, only: Option<Kind>) {
-        let pending: Vec<(Kind, Vec<JsValue>)> = self
-            .observers
-            .iter()
-            .filter(|(k, _)| only.is_none_or(|o| o == *k))
-            .map(|(k, o)| (*k, items(&call(o, "takeRecords", &[]))))
-            .collect();
-        for (kind, entries) in pending {
-            self.handle(kind, &entries);
+    /// Processes pending entries (`takeRecords()`) of the observers `keep`
+    /// selects, one observer at a time and in creation order: the soft-navigation
+    /// observer comes first, so what the others still hold is taken (for the
+    /// previous navigation) when a pending soft navigation is handled.
+    fn drain(&mut self, keep: fn(Kind) -> bool) {
+        let mut i = 0;
+        while let Some((kind, obs)) = self.observers.get(i).cloned() {
+            if keep(kind) {
+                let entries = items(&call(&obs, "takeRecords", &[]));
+                self.handle(kind, &entries);
+            }
+            i += 1;
         }
     }
 
@@ -486,6 +506,8 @@ impl Agent {
                         self.long_tasks.push((start, start + d));
                     }
                 }
+                Kind::SoftNav => self.on_soft_nav(e, start),
+                Kind::Icp => self.on_icp(e),
                 Kind::Resource => {
                     let fetch = num0(e, "fetchStart");
                     let end = num0(e, "responseEnd");
@@ -526,9 +548,31 @@ impl Agent {
     }
 
     fn on_lcp(&mut self, e: &JsValue, start: f64) {
-        if self.lcp_final || start >= self.first_hidden {
+        // After a soft navigation only its interaction's paints count (on_icp).
+        if self.lcp_final || start >= self.first_hidden || self.nav_type == SOFT {
             return;
         }
+        self.set_lcp(e, (start - self.activation).max(0.0));
+    }
+
+    /// An `interaction-contentful-paint` entry: an LCP candidate of the current
+    /// soft navigation if its interaction caused that navigation.
+    fn on_icp(&mut self, e: &JsValue) {
+        if self.lcp_final || self.nav_type != SOFT || num0(e, "interactionId") != self.soft_iid {
+            return;
+        }
+        // The launched API nests the paint in `largestContentfulPaint`;
+        // Chromium's pre-launch shape carries its fields on the entry itself.
+        let p = get(e, "largestContentfulPaint");
+        let p = if p.is_object() { p } else { e.clone() };
+        let render = num0(&p, "renderTime");
+        if render < self.first_hidden {
+            self.set_lcp(&p, (render - self.soft_start).max(0.0));
+        }
+    }
+
+    /// A new LCP candidate: value and element (attribution).
+    fn set_lcp(&mut self, e: &JsValue, v: f64) {
         let mut target = selector(&get(e, "element"));
         if target.is_empty()
             && let Some(id) = non_empty(string(e, "id"))
@@ -536,7 +580,6 @@ impl Agent {
             target = String::from("#") + &id;
         }
         self.lcp_url = string(e, "url").unwrap_or_default();
-        let v = (start - self.activation).max(0.0);
         let s = slot_mut(self, MetricName::Lcp);
         s.value = v;
         s.attr.clear();
@@ -555,11 +598,21 @@ impl Agent {
         if value < 0.0 {
             return;
         }
-        // Phases (metrics-spec §9.3): ttfb, resource load delay/duration, render delay.
-        let nav = nav_entry();
-        let ttfb = (num0(&nav, "responseStart") - self.activation)
-            .max(0.0)
-            .min(value);
+        // Phases (metrics-spec §9.3): ttfb, resource load delay/duration, render
+        // delay; a soft navigation has no response, its phases start at its start.
+        let soft = self.nav_type == SOFT;
+        let base = if soft {
+            self.soft_start
+        } else {
+            self.activation
+        };
+        let ttfb = if soft {
+            0.0
+        } else {
+            (num0(&nav_entry(), "responseStart") - base)
+                .max(0.0)
+                .min(value)
+        };
         let (mut req_start, mut resp_end) = (ttfb, ttfb);
         let url = core::mem::take(&mut self.lcp_url);
         if !url.is_empty()
@@ -569,8 +622,8 @@ impl Agent {
         {
             let rs = num0(&r, "requestStart");
             let rs = if rs > 0.0 { rs } else { num0(&r, "startTime") };
-            req_start = ttfb.max(rs - self.activation).min(value);
-            resp_end = value.min(req_start.max(num0(&r, "responseEnd") - self.activation));
+            req_start = ttfb.max(rs - base).min(value);
+            resp_end = value.min(req_start.max(num0(&r, "responseEnd") - base));
         }
         let s = slot_mut(self, MetricName::Lcp);
         if !url.is_empty() {
@@ -730,7 +783,7 @@ impl Agent {
         let Some(c) = self.inp.candidate(count) else {
             // web-vitals v6: interactions after a restore that all stayed
             // below the event-timing threshold count as one 8 ms interaction.
-            let restored = self.nav_type == "back-forward-cache";
+            let restored = self.nav_type == "back-forward-cache" || self.nav_type == SOFT;
             let s = slot_mut(self, MetricName::Inp);
             if count > 0 && restored && s.value < 0.0 {
                 s.value = 8.0;
@@ -742,11 +795,11 @@ impl Agent {
             return;
         };
         let latency = c.latency;
+        // Recomputed even when the latency is unchanged: entries of the same
+        // frame can arrive later (the `first-input` entry is sometimes delivered
+        // before the interaction's `event` entries) and widen the processing span.
         let b = self.inp.breakdown(c);
         let s = slot_mut(self, MetricName::Inp);
-        if s.value == latency {
-            return;
-        }
         s.value = latency;
         s.attr.clear();
         if !b.target.is_empty() {
@@ -761,8 +814,16 @@ impl Agent {
 
     /// One task after `load`: TTFB, then the TTI search.
     fn on_loaded(&mut self) {
+        self.set_ttfb();
+        if supported("longtask") {
+            self.schedule_tti(0.0);
+        }
+    }
+
+    /// TTFB of the hard navigation, once (from the load task or an earlier soft navigation).
+    fn set_ttfb(&mut self) {
         let nav = nav_entry();
-        if !nav.is_undefined() && self.nav_type != "back-forward-cache" {
+        if !nav.is_undefined() && self.nav_type != "back-forward-cache" && self.nav_type != SOFT {
             let v = (num0(&nav, "responseStart") - self.activation).max(0.0);
             let s = slot_mut(self, MetricName::Ttfb);
             if s.value < 0.0 {
@@ -770,8 +831,67 @@ impl Agent {
                 s.ready = true;
             }
         }
-        if supported("longtask") {
-            self.schedule_tti(0.0);
+    }
+
+    /// Starts a new set of metrics (bfcache restore, soft navigation): a new
+    /// page view id and metric ids; FID and TTI/TBT stay with the hard navigation.
+    fn begin(&mut self, nav_type: &'static str, ttfb_zero: bool) {
+        self.page_view = page_view_id(random);
+        self.seq = 0;
+        self.nav_type = nav_type;
+        self.slots = [-1.0; 8].map(Slot::new);
+        if ttfb_zero {
+            let s = slot_mut(self, MetricName::Ttfb);
+            s.value = 0.0;
+            s.ready = true;
+        }
+        self.cls = Cls::new();
+        if self.cls_started {
+            slot_mut(self, MetricName::Cls).value = 0.0;
+        }
+        self.inp.clear();
+        self.counter.clear();
+        self.count_base = num0(&g("performance"), "interactionCount");
+        self.fid_done = true;
+        self.fid_poly = false;
+        self.fid_pending = None;
+        self.tti_done = true;
+    }
+
+    /// A `soft-navigation` entry (metrics-spec §1.10): the current navigation's
+    /// metrics are final and sent, then a new set starts, measured from the
+    /// entry's `startTime` and attributed to its URL.
+    fn on_soft_nav(&mut self, e: &JsValue, start: f64) {
+        // Entries delivered before this one belong to the previous navigation.
+        self.drain(|k| k != Kind::SoftNav);
+        self.set_ttfb();
+        self.end_navigation();
+        // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
+        // CLS restarts at 0 if it had started (after the landing page's FCP);
+        // INP counts this navigation's interactions only.
+        self.begin(SOFT, !nav_entry().is_undefined());
+        self.nav_url = string(e, "name");
+        self.soft_start = start;
+        self.soft_iid = num0(e, "interactionId");
+        // FCP: the soft navigation's first paint.
+        let p = num0(e, "presentationTime");
+        let p = if p > 0.0 { p } else { num0(e, "paintTime") };
+        let s = slot_mut(self, MetricName::Fcp);
+        s.value = (p - start).max(0.0);
+        s.ready = true;
+        self.first_hidden = f64::INFINITY;
+        self.lcp_final = false;
+        self.lcp_url = String::new();
+        // LCP: seeded with the largest paint so far (launched API: a method;
+        // Chromium's pre-launch shape: an attribute).
+        let icp = call(e, "getLargestInteractionContentfulPaint", &[]);
+        let icp = if icp.is_object() {
+            icp
+        } else {
+            get(e, "largestInteractionContentfulPaint")
+        };
+        if icp.is_object() {
+            self.on_icp(&icp);
         }
     }
 
@@ -795,7 +915,7 @@ impl Agent {
             self.schedule_tti(1000.0);
             return;
         }
-        self.drain(None);
+        self.drain(|_| true);
         let nav = nav_entry();
         let mut completed = self.requests.clone();
         let nav_end = num0(&nav, "responseEnd");
@@ -834,7 +954,12 @@ impl Agent {
 
     /// Page hidden or unloading: finalise and send everything reportable.
     fn final_flush(&mut self) {
-        self.drain(None);
+        self.drain(|_| true);
+        self.end_navigation();
+    }
+
+    /// Finalises LCP, CLS and INP of the current navigation and sends.
+    fn end_navigation(&mut self) {
         self.update_inp();
         self.finalize_lcp();
         if self.cls_started {
@@ -862,7 +987,10 @@ impl Agent {
         if reports.is_empty() {
             return;
         }
-        let href = string(&g("location"), "href").unwrap_or_default();
+        let href = match &self.nav_url {
+            Some(u) => u.clone(),
+            None => string(&g("location"), "href").unwrap_or_default(),
+        };
         let connection = string(&get(&g("navigator"), "connection"), "effectiveType");
         let header = BeaconHeader {
             site: &self.cfg.site,
@@ -873,7 +1001,13 @@ impl Agent {
             sample_rate: self.cfg.sample_rate,
             sent_at: date_now(),
             release: self.cfg.release.as_deref(),
-            route: self.cfg.route.as_deref(),
+            // data-route names the landing page's route; after a soft navigation the
+            // collector derives the route from the soft navigation's URL instead.
+            route: if self.soft_start > 0.0 {
+                None
+            } else {
+                self.cfg.route.as_deref()
+            },
             connection: connection.as_deref(),
         };
         let Some(body) = write_beacon(&header, &reports) else {

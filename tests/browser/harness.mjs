@@ -154,8 +154,11 @@ export async function startSite(collectorOrigin) {
   };
 }
 
-/** `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`). */
-export async function launchBrowser(options = {}) {
+/**
+ * `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`);
+ * `extraArgs` are appended to the Chromium switches (e.g. feature flags).
+ */
+export async function launchBrowser(options = {}, extraArgs = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
   return chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -164,6 +167,7 @@ export async function launchBrowser(options = {}) {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs,
     ],
     ...options,
   });

@@ -331,7 +331,8 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
       sampleRate: rate,
       release: d.release || undefined,
       route: d.route || undefined,
-      respectPrivacy: privacy
+      respectPrivacy: privacy,
+      softNavs: d.softNavs != null && d.softNavs !== "false"
     }};
     if (typeof WebAssembly !== "object" || typeof URL !== "function") return;
     // TTI (tti-polyfill): start times of the page's fetch / XHR requests still in
@@ -375,7 +376,7 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
 }
 
 /// `target/agent-dist/npm/`: the same agent as an ES module package with
-/// `init({ endpoint, site, sampleRate, release, route, respectPrivacy, wasmUrl })`.
+/// `init({ endpoint, site, sampleRate, release, route, respectPrivacy, softNavs, wasmUrl })`.
 fn write_npm_package(root: &Path, dir: &Path, glue: &str, wasm: &[u8]) -> Result<()> {
     fs::create_dir_all(dir)?;
     fs::write(dir.join("agent_bg.wasm"), wasm)?;
@@ -398,7 +399,8 @@ export function init(options) {{
       sampleRate: o.sampleRate == null ? 1 : Number(o.sampleRate),
       release: o.release || undefined,
       route: o.route || undefined,
-      respectPrivacy: !!o.respectPrivacy
+      respectPrivacy: !!o.respectPrivacy,
+      softNavs: !!o.softNavs
     }};
     return wasm_bindgen({{ module_or_path: o.wasmUrl || new URL("./agent_bg.wasm", import.meta.url) }})
       .then(function () {{ wasm_bindgen.start(config); return true; }})
@@ -433,7 +435,7 @@ export function init(options) {{
         dir.join("README.md"),
         "# @strray/vitals-agent\n\n```js\nimport { init } from '@strray/vitals-agent';\n\
          init({ endpoint: 'https://collector.example/v1/ingest', site: 'shop', sampleRate: 0.5 });\n```\n\n\
-         Options: `endpoint`, `site` (required), `sampleRate`, `release`, `route`, `respectPrivacy`, \
+         Options: `endpoint`, `site` (required), `sampleRate`, `release`, `route`, `respectPrivacy`, `softNavs`, \
          `wasmUrl` (where `agent_bg.wasm` is served, default next to this module). \
          Serve the wasm as `application/wasm`. Metrics: see agent-wasm/METRICS.md.\n",
     )?;

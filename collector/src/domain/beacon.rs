@@ -397,6 +397,32 @@ mod tests {
     }
 
     #[test]
+    fn every_agent_navigation_type_is_accepted() {
+        // The agent sends these (web-vitals' set, incl. opt-in soft navigations);
+        // the route is taken from the soft navigation's own URL.
+        for nav in [
+            "navigate",
+            "reload",
+            "back-forward",
+            "back-forward-cache",
+            "prerender",
+            "restore",
+            "soft-navigation",
+        ] {
+            let mut v = good();
+            v["navigation_type"] = serde_json::json!(nav);
+            v["url"] = serde_json::json!("https://shop.example/cart/7?step=2");
+            let b = parse(&v).unwrap();
+            assert_eq!(b.navigation_type.as_str(), nav);
+            assert_eq!(b.path, "/cart/7");
+        }
+        assert_eq!(
+            parse(&good()).unwrap().metrics[0].navigation_type,
+            NavigationType::Navigate
+        );
+    }
+
+    #[test]
     fn bad_optional_fields_are_dropped_and_counted() {
         let mut v = good();
         v["sample_rate"] = serde_json::json!(7);

@@ -22,10 +22,13 @@ const send = (lib) => (m) =>
     id: m.id,
     rating: m.rating,
     navigationType: m.navigationType,
+    navigationURL: m.navigationURL,
     attribution: pick(m.attribution, fields[m.name]),
   });
 
-const opts = { reportAllChanges: false };
+// Soft-navigation pages (`<html data-soft-navs>`) turn on web-vitals' opt-in.
+const reportSoftNavs = document.documentElement.hasAttribute('data-soft-navs');
+const opts = { reportAllChanges: false, reportSoftNavs };
 for (const on of [onCLS, onFCP, onLCP, onTTFB]) on(send('web-vitals'), opts);
 // INP with reportAllChanges: web-vitals processes event entries in an idle
 // callback (rIC, 1 s timeout) and its forced report on hidden runs *before* a
@@ -33,7 +36,7 @@ for (const on of [onCLS, onFCP, onLCP, onTTFB]) on(send('web-vitals'), opts);
 // the ~0.5 s between the last click and leaving the page, so the final report
 // would miss that interaction. Reporting every change makes the last report
 // per id the true final value (the value is the same; only the moments differ).
-onINP(send('web-vitals'), { reportAllChanges: true });
+onINP(send('web-vitals'), { reportAllChanges: true, reportSoftNavs });
 onFID(send('web-vitals-v4'), opts);
 if (window.ttiPolyfill) {
   window.ttiPolyfill.getFirstConsistentlyInteractive({}).then((v) => {

@@ -1,0 +1,164 @@
+// SPA soft navigations (opt-in `data-soft-navs`), compared with web-vitals
+// 6.2.3 `reportSoftNavs: true` in the same page load. Chromium 148 only emits
+// `soft-navigation` entries with --enable-features=SoftNavigationHeuristics, so
+// this file launches its own browser with that switch; the page maps Chromium's
+// pre-launch entry shape to the one web-vitals checks for
+// (pages/agent-softnav-shim.js).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
+import { compare as compareWith } from './agent-compare.mjs';
+
+const SOFT_NAV_FLAG = '--enable-features=SoftNavigationHeuristics';
+
+let collector, site, browser;
+
+before(async () => {
+  collector = await startCollector();
+  site = await startSite(collector.origin);
+  browser = await launchBrowser({}, [SOFT_NAV_FLAG]);
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await collector?.stop();
+});
+
+/** Landing route, a slow click, a soft navigation, a shift and a slow click on the new route; then leave. */
+async function run(query = '', b = browser) {
+  const k = uniqueSite('softnav');
+  const p = await b.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  await p.goto(`${site.origin}/agent-softnav.html?site=${k}${query}`);
+  const supported = await p.evaluate(() => PerformanceObserver.supportedEntryTypes.includes('soft-navigation'));
+  assert.equal(supported, b === browser, 'soft-navigation entries only with the feature flag');
+  await sleep(600);
+  await p.click('#slow');
+  await sleep(400);
+  await p.click('#go');
+  if (supported) await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 1, null, { timeout: 5000 });
+  await sleep(1200);
+  await p.click('#buy');
+  await sleep(500);
+  await p.goto('about:blank');
+  await p.close();
+  assert.deepEqual(errors, [], 'no page errors');
+  return k;
+}
+
+const hard = ['FCP', 'LCP', 'CLS', 'TTFB', 'FID', 'INP'];
+
+test('two soft navigations: each gets its own metrics and URL', async (t) => {
+  const k = uniqueSite('softnav2');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-softnav.html?site=${k}`);
+  await sleep(600);
+  await p.click('#slow');
+  await sleep(400);
+  await p.click('#go');
+  await sleep(1200);
+  await p.click('#buy');
+  await sleep(500);
+  await p.click('#cart');
+  await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 2, null, { timeout: 5000 });
+  await sleep(800);
+  // A slow interaction on the second route dominates its INP (whichever side
+  // of the boundary the cart click itself lands on).
+  await p.click('#slow');
+  await sleep(500);
+  await p.goto('about:blank');
+  await p.close();
+  // web-vitals reports keyed by metric id; the agent's rows by (name, navigation URL).
+  let lib = [];
+  for (let i = 0; i < 50; i++) {
+    lib = site.beacons.filter((b) => b.site === k);
+    if (lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2) break;
+    await sleep(100);
+  }
+  await sleep(300);
+  lib = [...new Map(site.beacons.filter((b) => b.site === k).map((b) => [b.id, b])).values()];
+  // FID comes from web-vitals v4, which has no navigationURL: the landing page.
+  const landing = `${site.origin}/agent-softnav.html?site=${k}`;
+  const key = (name, nav, url = landing) => `${name} ${nav} ${url.replace(/^.*\//, '/').replace(/\?.*/, '')}`;
+  const want = lib.map((l) => key(l.name, l.navigationType, l.navigationURL));
+  const rows = await collector.waitFor(k, (rs) => want.every((w) => rs.some((r) => key(r.name, r.navigation_type, r.url) === w)));
+  await sleep(500);
+  const agent = [...new Map((await collector.metrics(k)).map((r) => [r.metric_id, r])).values()].filter((r) => r.name !== 'TBT');
+  const got = agent.map((r) => key(r.name, r.navigation_type, r.url));
+  t.diagnostic(`web-vitals: ${lib.map((l) => `${key(l.name, l.navigationType, l.navigationURL)}=${Math.round(l.value * 1e4) / 1e4}`).join(', ')}`);
+  assert.ok(rows.length > 0);
+  assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
+  for (const u of ['/products', '/cart']) {
+    for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) assert.ok(want.some((w) => w.startsWith(`${n} soft-navigation ${u}`)), `${n} for ${u}`);
+  }
+  for (const l of lib) {
+    const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
+    const tol = l.name === 'CLS' ? 1e-4 : 1;
+    assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
+  }
+  assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page + two soft navigations');
+});
+
+test('a soft navigation starts a new set of metrics, like web-vitals reportSoftNavs', (t) => softNavMatches(t, ''));
+
+test('npm init({ softNavs: true }) reports soft navigations too', (t) => softNavMatches(t, '&npm'));
+
+async function softNavMatches(t, query) {
+  const k = await run(query);
+  const { lib, agent } = await compareWith({ site, collector }, k, hard, {
+    extra: (m) => {
+      for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) {
+        const soft = m[`${n}/soft-navigation`];
+        assert.ok(soft, `${n} reported for the soft navigation`);
+        assert.match(soft.lib.navigationURL, /\/products\?site=/, 'web-vitals attributes it to the new URL');
+        assert.equal(soft.agent.url, soft.lib.navigationURL, `${n}: the soft navigation's URL`);
+        assert.equal(soft.agent.path, '/products');
+        const landing = m[`${n}/navigate`];
+        assert.equal(landing.agent.url, landing.lib.navigationURL, `${n}: the landing page's URL`);
+        assert.notEqual(soft.agent.page_view_id, landing.agent.page_view_id, 'a new page view id');
+      }
+      assert.equal(m['TTFB/soft-navigation'].agent.value, 0);
+      assert.ok(m['CLS/soft-navigation'].lib.value > 0, 'a shift on the new route');
+      assert.ok(m['INP/soft-navigation'].lib.value >= 100, 'the slow click on the new route');
+      // The later, larger paint of the same interaction (not the first paint).
+      assert.equal(JSON.parse(m['LCP/soft-navigation'].agent.attribution).target, '#hero');
+      assert.ok(m['LCP/soft-navigation'].lib.value >= 250 && m['LCP/soft-navigation'].lib.value > m['FCP/soft-navigation'].lib.value);
+    },
+  });
+  const row = (name, nav, v) => `${name}/${nav}=${Math.round(v * 1e4) / 1e4}`;
+  t.diagnostic(`web-vitals: ${lib.map((r) => row(r.name, r.navigationType, r.value)).join(' ')}`);
+  t.diagnostic(`agent:      ${agent.map((r) => row(r.name, r.navigation_type, r.value)).join(' ')}`);
+}
+
+test('without data-soft-navs the agent sends no soft-navigation metrics', async () => {
+  const k = await run('&nosoft');
+  // The reference library did see the soft navigation …
+  let lib = [];
+  for (let i = 0; i < 50 && !lib.some((b) => b.navigationType === 'soft-navigation'); i++) {
+    await sleep(100);
+    lib = site.beacons.filter((b) => b.site === k);
+  }
+  assert.ok(lib.some((b) => b.navigationType === 'soft-navigation'), 'web-vitals reported the soft navigation');
+  // … the agent reported the landing page as before, and nothing else.
+  const rows = await collector.waitFor(k, (rs) => ['FCP', 'LCP', 'CLS', 'INP'].every((n) => rs.some((r) => r.name === n)));
+  await sleep(500);
+  const all = await collector.metrics(k);
+  assert.ok(rows.length > 0 && all.length >= rows.length);
+  assert.deepEqual([...new Set(all.map((r) => r.navigation_type))], ['navigate']);
+  assert.equal(new Set(all.map((r) => r.page_view_id)).size, 1, 'one page view');
+});
+
+test('with data-soft-navs in a browser without soft-navigation entries, nothing changes', async () => {
+  const plain = await launchBrowser();
+  try {
+    const k = await run('', plain);
+    // web-vitals (reportSoftNavs on) and the agent (data-soft-navs) both report the landing page only.
+    const { agent } = await compareWith({ site, collector }, k, hard);
+    assert.deepEqual([...new Set(agent.map((r) => r.navigation_type))], ['navigate']);
+    assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 1, 'one page view');
+  } finally {
+    await plain.close();
+  }
+});
