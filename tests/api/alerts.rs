@@ -217,3 +217,53 @@ async fn a_critical_breach_fires_at_once() {
     let err = AlertConfig::from_settings(&bad).unwrap_err().to_string();
     assert!(err.contains("only http://"), "{err}");
 }
+
+/// The machine state is in the database: a restarted collector (a new engine)
+/// does not re-announce an ongoing breach and does announce its recovery; two
+/// collectors evaluating at the same moment announce once.
+#[tokio::test]
+async fn restarts_and_second_collectors_neither_repeat_nor_forget_alerts() {
+    for backend in BACKENDS {
+        let app = spawn_app_with(backend, |s| s.alert_interval_secs = 0).await;
+        let settings = collector::configuration::Settings {
+            min_samples: 5,
+            ..Default::default()
+        };
+        let engine = || {
+            AlertEngine::new(
+                app.store.clone(),
+                AlertConfig::from_settings(&settings).unwrap(),
+            )
+        };
+        let t0 = Utc::now();
+        let at = |min: i64| t0 + Duration::minutes(min);
+        let rows: Vec<_> = (0..10).map(|i| lcp(i, 2600.0)).collect();
+        app.store.insert_metrics(&rows).await.unwrap();
+
+        // Two breaching evaluations by the first collector, then the third
+        // by two collectors at once: one announcement in total.
+        let first = engine();
+        assert!(first.evaluate_once(at(0)).await.unwrap().is_empty());
+        assert!(first.evaluate_once(at(5)).await.unwrap().is_empty());
+        let second = engine();
+        let (a, b) = tokio::join!(first.evaluate_once(at(10)), second.evaluate_once(at(10)));
+        let fired: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+        assert_eq!(kinds(&fired), ["LCP fired error"], "{backend:?}");
+
+        // "Restart": a fresh engine sees the announced breach, stays quiet...
+        let restarted = engine();
+        for m in [15, 20, 25] {
+            assert!(
+                restarted.evaluate_once(at(m)).await.unwrap().is_empty(),
+                "{backend:?} minute {m}"
+            );
+        }
+        // ...and announces the recovery once.
+        let fast: Vec<_> = (100..140).map(|i| lcp(i, 1000.0)).collect();
+        app.store.insert_metrics(&fast).await.unwrap();
+        let rec = restarted.evaluate_once(at(30)).await.unwrap();
+        assert_eq!(kinds(&rec), ["LCP recovered pass"], "{backend:?}");
+        assert!(engine().evaluate_once(at(35)).await.unwrap().is_empty());
+        assert_eq!(app.store.alerts("shop", 10).await.unwrap().len(), 2);
+    }
+}

@@ -27,7 +27,8 @@ pub struct Policy {
     pub frequent_window: Duration,
 }
 
-#[derive(Clone, Debug, Default)]
+/// Persisted as JSON in `alert_state` between evaluations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyState {
     /// The breach severity last announced; None = healthy.
     announced: Option<Severity>,

@@ -2,12 +2,13 @@
 //! budget check for each site with data; each (site, budget path, metric) goes
 //! through the pure state machine in `machine`; announced transitions are
 //! logged, posted to the webhooks (`deliver`) and stored (`GET
-//! /v1/sites/{site}/alerts`). The machine state lives in memory: after a
-//! restart the first breach needs the N evaluations again (never a duplicate
-//! storm, at worst a late alert).
+//! /v1/sites/{site}/alerts`). The machine state lives in the database
+//! (`alert_state`) and each evaluation holds a leader lock (PostgreSQL advisory
+//! lock), so a restart neither repeats nor forgets an announced alert and
+//! several collectors on one database alert once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -90,7 +91,6 @@ pub struct AlertEngine {
     store: Store,
     cfg: AlertConfig,
     client: reqwest::Client,
-    states: Mutex<HashMap<Key, KeyState>>,
 }
 
 impl AlertEngine {
@@ -99,7 +99,6 @@ impl AlertEngine {
             store,
             cfg,
             client: reqwest::Client::new(),
-            states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -114,22 +113,49 @@ impl AlertEngine {
             baseline: None::<Baseline>,
             tolerance: check::DEFAULT_TOLERANCE,
         };
+        let Some(leader) = self.store.alert_leader().await? else {
+            tracing::debug!("another collector is evaluating alerts; skipping this round");
+            return Ok(Vec::new());
+        };
+        let result = self.evaluate_sites(&opts, now).await;
+        leader.release().await?;
+        result
+    }
+
+    async fn evaluate_sites(
+        &self,
+        opts: &CheckOptions,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<AlertRecord>> {
         let mut announced = Vec::new();
         for site in self.store.sites().await? {
-            let report = check::run(&self.store, &site, &opts, now).await?;
+            let report = check::run(&self.store, &site, opts, now).await?;
+            let mut states: HashMap<Key, KeyState> = HashMap::new();
+            for (path, metric, json) in self.store.alert_states(&site).await? {
+                // A state this version cannot read starts afresh (logged), rather
+                // than stopping alerts for the whole site.
+                let st = serde_json::from_str(&json).unwrap_or_else(|e| {
+                    tracing::warn!(%site, %path, %metric, error = %e, "unreadable alert state; starting afresh");
+                    KeyState::default()
+                });
+                states.insert((site.clone(), path, metric), st);
+            }
             let mut transitions = Vec::new();
-            {
-                let mut states = self
-                    .states
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-                for e in &report.entries {
-                    for t in &e.timings {
-                        let key = (site.clone(), e.path.clone(), t.metric.clone());
-                        let st = states.entry(key).or_default();
-                        if let Some(tr) = st.step(&self.cfg.policy, t.severity, now) {
-                            transitions.push((e.path.clone(), t.clone(), tr));
-                        }
+            let mut changed = Vec::new();
+            for e in &report.entries {
+                for t in &e.timings {
+                    let key = (site.clone(), e.path.clone(), t.metric.clone());
+                    let st = states.entry(key).or_default();
+                    let before = st.clone();
+                    if let Some(tr) = st.step(&self.cfg.policy, t.severity, now) {
+                        transitions.push((e.path.clone(), t.clone(), tr));
+                    }
+                    if *st != before {
+                        changed.push((
+                            e.path.clone(),
+                            t.metric.clone(),
+                            serde_json::to_string(st)?,
+                        ));
                     }
                 }
             }
@@ -181,6 +207,7 @@ impl AlertEngine {
                 self.store.insert_alert(&rec).await?;
                 announced.push(rec);
             }
+            self.store.save_alert_states(&site, &changed, now).await?;
         }
         Ok(announced)
     }

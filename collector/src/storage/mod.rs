@@ -2,7 +2,7 @@
 //! One small instrumented function per statement, per backend; both backends
 //! pass the same tests (tests/api/storage.rs).
 
-pub use alerts::AlertRecord;
+pub use alerts::{AlertLeader, AlertRecord, AlertStateRow};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
