@@ -133,9 +133,14 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_BUDGET")]
     pub alert_budget: Option<PathBuf>,
 
-    /// Comma-separated http:// webhook URLs receiving alert JSON.
+    /// Comma-separated http:// or https:// webhook URLs receiving alert JSON.
     #[arg(long, env = "STRRAY_ALERT_WEBHOOKS")]
     pub alert_webhooks: Option<String>,
+
+    /// Extra trusted root certificate(s) (PEM file) for https webhook
+    /// receivers, e.g. an internal CA. The system's trust store always applies.
+    #[arg(long, env = "STRRAY_ALERT_CA_FILE")]
+    pub alert_ca_file: Option<PathBuf>,
 
     /// Per-attempt webhook timeout in milliseconds.
     #[arg(long, env = "STRRAY_ALERT_WEBHOOK_TIMEOUT_MS", default_value_t = 5000)]

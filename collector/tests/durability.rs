@@ -198,7 +198,11 @@ impl PrivateCluster {
         let as_postgres =
             String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout).trim()
                 == "0";
-        let base = std::env::temp_dir().join(format!("strray-pgrestart-{}", std::process::id()));
+        // One directory per cluster: tests in this file run in parallel.
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let base =
+            std::env::temp_dir().join(format!("strray-pgcluster-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         if as_postgres {
@@ -245,6 +249,39 @@ impl PrivateCluster {
             .status()
             .unwrap();
         assert!(ok.success(), "pg_ctl start");
+    }
+
+    /// Turns TLS on with a fresh self-signed certificate (openssl CLI), then restarts.
+    fn enable_tls(&self) {
+        let (cert, key) = (self.data.join("server.crt"), self.data.join("server.key"));
+        let ok = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl CLI");
+        assert!(ok.success());
+        if self.as_postgres {
+            Command::new("chown")
+                .arg("postgres")
+                .arg(&cert)
+                .arg(&key)
+                .status()
+                .unwrap();
+        }
+        Command::new("chmod").arg("600").arg(&key).status().unwrap();
+        let conf = self.data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, text).unwrap();
+        self.stop();
+        self.start();
     }
 
     fn stop(&self) {
@@ -347,5 +384,55 @@ async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
         stored.len(),
         accepted.len(),
         "every accepted page view, no others"
+    );
+}
+
+/// `DATABASE_URL=…?sslmode=require` talks TLS to PostgreSQL (managed databases
+/// often insist): the session is encrypted and the collector works over it.
+#[tokio::test]
+async fn postgres_over_tls_when_the_url_asks_for_it() {
+    let cluster = PrivateCluster::start_new();
+    cluster.enable_tls();
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=require",
+        cluster.port
+    );
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: Some(url.clone()),
+        batch_interval_ms: 20,
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/ingest"))
+        .header("content-type", "text/plain")
+        .body(beacon("pvtls00000001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ssl, "the session is encrypted");
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = stored_page_views(&url).await;
+        if !stored.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stored.len(),
+        1,
+        "the beacon was written over TLS: {stored:?}"
     );
 }

@@ -211,11 +211,11 @@ async fn a_critical_breach_fires_at_once() {
     let fired = engine.evaluate_once(Utc::now()).await.unwrap();
     assert_eq!(kinds(&fired), ["LCP fired critical"]);
     let bad = collector::configuration::Settings {
-        alert_webhooks: Some("https://hooks.example/x".into()),
+        alert_webhooks: Some("ftp://hooks.example/x".into()),
         ..Default::default()
     };
     let err = AlertConfig::from_settings(&bad).unwrap_err().to_string();
-    assert!(err.contains("only http://"), "{err}");
+    assert!(err.contains("only http:// and https://"), "{err}");
 }
 
 /// The machine state is in the database: a restarted collector (a new engine)
@@ -266,4 +266,113 @@ async fn restarts_and_second_collectors_neither_repeat_nor_forget_alerts() {
         assert!(engine().evaluate_once(at(35)).await.unwrap().is_empty());
         assert_eq!(app.store.alerts("shop", 10).await.unwrap().len(), 2);
     }
+}
+
+/// An HTTPS receiver (Python's http.server behind TLS, a self-signed
+/// certificate made with the openssl CLI) on `port`; prints each POST body as
+/// one line on stdout.
+const HTTPS_RECEIVER: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        print(body.decode(), flush=True)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("ready", flush=True)
+srv.serve_forever()
+"#;
+
+#[tokio::test]
+async fn https_webhooks_verify_the_receiver_certificate() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("strray-tls-hook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl CLI");
+    assert!(made.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", HTTPS_RECEIVER, &port.to_string()])
+        .arg(&cert)
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+
+    let app = spawn_app_with(integration_tests::Backend::Sqlite, |s| {
+        s.alert_interval_secs = 0
+    })
+    .await;
+    let rows: Vec<_> = (0..10).map(|i| lcp(i, 4000.0)).collect();
+    app.store.insert_metrics(&rows).await.unwrap();
+    let engine = |ca: Option<std::path::PathBuf>, hours_later: i64| {
+        let settings = collector::configuration::Settings {
+            min_samples: 5,
+            alert_webhooks: Some(format!("https://localhost:{port}/hook")),
+            alert_webhook_retries: 0,
+            alert_ca_file: ca,
+            ..Default::default()
+        };
+        let engine = AlertEngine::new(
+            app.store.clone(),
+            AlertConfig::from_settings(&settings).unwrap(),
+        );
+        (engine, Utc::now() + Duration::hours(hours_later))
+    };
+
+    // Not trusted (self-signed, no CA file): the delivery fails, recorded.
+    let (untrusting, now) = engine(None, 0);
+    let fired = untrusting.evaluate_once(now).await.unwrap();
+    let d: Value = serde_json::from_str(&fired[0].deliveries).unwrap();
+    assert_eq!(d[0]["ok"], false, "{d}");
+
+    // Trusted through STRRAY_ALERT_CA_FILE: delivered over TLS. (A fresh
+    // site state: the first engine's alert is announced already.)
+    sqlx::query("DELETE FROM alert_state")
+        .execute(match &app.store {
+            collector::storage::Store::Sqlite(p) => p,
+            collector::storage::Store::Postgres(_) => unreachable!("SQLite app"),
+        })
+        .await
+        .unwrap();
+    let (trusting, now) = engine(Some(cert.clone()), 2);
+    let fired = trusting.evaluate_once(now).await.unwrap();
+    let d: Value = serde_json::from_str(&fired[0].deliveries).unwrap();
+    assert_eq!(d[0]["ok"], true, "{d}");
+    let body: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(body["kind"], "fired");
+    assert_eq!(body["severity"], "critical");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,6 +10,8 @@ use tokio::task::JoinSet;
 #[derive(Clone, Debug)]
 pub struct WebhookConfig {
     pub urls: Vec<String>,
+    /// Roots trusted besides the system's (`STRRAY_ALERT_CA_FILE`).
+    pub extra_roots: Vec<reqwest::Certificate>,
     pub timeout: Duration,
     /// Extra attempts after the first.
     pub retries: u32,

@@ -56,10 +56,8 @@ impl AlertConfig {
         {
             let parsed = url::Url::parse(u)
                 .map_err(|e| anyhow::anyhow!("STRRAY_ALERT_WEBHOOKS: {u:?}: {e}"))?;
-            if parsed.scheme() != "http" {
-                anyhow::bail!(
-                    "STRRAY_ALERT_WEBHOOKS: {u:?}: only http:// receivers are supported (no TLS client built in; use a local relay)"
-                );
+            if !matches!(parsed.scheme(), "http" | "https") {
+                anyhow::bail!("STRRAY_ALERT_WEBHOOKS: {u:?}: only http:// and https:// receivers");
             }
             urls.push(u.to_string());
         }
@@ -74,6 +72,17 @@ impl AlertConfig {
             },
             webhooks: WebhookConfig {
                 urls,
+                extra_roots: match &s.alert_ca_file {
+                    None => Vec::new(),
+                    Some(p) => {
+                        let pem = std::fs::read(p).map_err(|e| {
+                            anyhow::anyhow!("STRRAY_ALERT_CA_FILE {}: {e}", p.display())
+                        })?;
+                        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                            anyhow::anyhow!("STRRAY_ALERT_CA_FILE {}: {e}", p.display())
+                        })?
+                    }
+                },
                 timeout: Duration::from_millis(s.alert_webhook_timeout_ms),
                 retries: s.alert_webhook_retries,
                 backoff: Duration::from_millis(200),
@@ -95,11 +104,17 @@ pub struct AlertEngine {
 
 impl AlertEngine {
     pub fn new(store: Store, cfg: AlertConfig) -> AlertEngine {
-        AlertEngine {
-            store,
-            cfg,
-            client: reqwest::Client::new(),
+        let mut builder = reqwest::Client::builder();
+        for root in &cfg.webhooks.extra_roots {
+            builder = builder.add_root_certificate(root.clone());
         }
+        // Building only fails if the TLS backend cannot initialise; then
+        // deliveries report their errors per receiver instead.
+        let client = builder.build().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "webhook client with extra roots failed; using defaults");
+            reqwest::Client::new()
+        });
+        AlertEngine { store, cfg, client }
     }
 
     /// One evaluation of every site at `now`: the scheduler calls this on its

@@ -12,8 +12,8 @@ pub async fn remote(
 ) -> anyhow::Result<CheckReport> {
     let base = url::Url::parse(collector)
         .map_err(|e| anyhow::anyhow!("--collector {collector:?}: {e}"))?;
-    if base.scheme() != "http" {
-        anyhow::bail!("--collector must be an http:// URL (TLS is not built into this client)");
+    if !matches!(base.scheme(), "http" | "https") {
+        anyhow::bail!("--collector must be an http:// or https:// URL");
     }
     let url = base.join(&format!("/v1/sites/{site}/check"))?;
     let resp = reqwest::Client::builder()
