@@ -618,3 +618,74 @@ async fn reports_api_filters_dates_and_groups() {
         assert_eq!(s, 400);
     }
 }
+
+/// The dashboard's day range and device/release filters: what they include,
+/// and a clear 400 for values outside what they accept.
+#[tokio::test]
+async fn dashboard_range_and_filters_select_the_data_shown() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let now = Utc::now();
+        let mut rows: Vec<MetricRow> = (0..10)
+            .map(|i| row("shop", i, "LCP", 4000.0, now - Duration::days(20)))
+            .collect();
+        rows.extend((10..20).map(|i| MetricRow {
+            form_factor: "phone".into(),
+            release: Some("<script>alert(1)</script>".into()),
+            ..row("shop", i, "LCP", 1000.0, now - Duration::hours(20))
+        }));
+        insert(&app.store, &rows).await;
+        let page = |q: &'static str| {
+            let (client, base) = (app.client.clone(), app.address.clone());
+            async move {
+                let r = client
+                    .get(format!("{base}/sites/shop{q}"))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        // Device rows of the "By device" table.
+        let devices = |html: &str| -> Vec<String> {
+            let table = html
+                .split("id=\"by-device\"")
+                .nth(1)
+                .and_then(|t| t.split("</table>").next())
+                .unwrap_or("");
+            table
+                .split("<tr><td>")
+                .skip(1)
+                .filter_map(|r| r.split("</td>").next())
+                .map(str::to_string)
+                .collect()
+        };
+
+        let (status, html) = page("?days=7").await;
+        assert_eq!(status, 200, "{backend:?}");
+        assert_eq!(
+            devices(&html),
+            ["phone"],
+            "{backend:?}: 20-day-old rows are out"
+        );
+        assert!(html.contains("last 7 days"), "{backend:?}");
+        let (_, html) = page("").await;
+        let mut d = devices(&html);
+        d.sort();
+        assert_eq!(d, ["desktop", "phone"], "{backend:?}: default 30 days");
+        let (_, html) = page("?days=30&form_factor=desktop").await;
+        assert_eq!(devices(&html), ["desktop"], "{backend:?}");
+        assert!(html.contains("last 30 days · desktop"), "{backend:?}");
+        // A release filter from beacon data: matched exactly, shown as text.
+        let (status, html) = page("?release=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+        assert_eq!(status, 200);
+        assert_eq!(devices(&html), ["phone"], "{backend:?}");
+        assert!(!html.contains("<script>alert(1)"), "{backend:?}: escaped");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+        for bad in ["?days=0", "?days=401", "?days=x", "?form_factor=toaster"] {
+            let (status, body) = page(bad).await;
+            assert_eq!(status, 400, "{backend:?} {bad}: {body}");
+        }
+    }
+}

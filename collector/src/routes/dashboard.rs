@@ -99,25 +99,92 @@ fn fmt_value(unit: &str, v: f64) -> String {
     }
 }
 
-/// `GET /sites/{site}`: budget verdict and the latest stored metrics.
+/// What the site page shows: a range of whole days and optional filters.
+#[derive(serde::Deserialize)]
+pub struct SiteView {
+    days: Option<i64>,
+    form_factor: Option<String>,
+    release: Option<String>,
+}
+
+/// Day ranges offered as links (any 1..=400 works in the URL).
+const RANGES: [i64; 3] = [7, 30, 90];
+const FORM_FACTORS: [&str; 4] = ["desktop", "phone", "tablet", "other"];
+
+impl SiteView {
+    fn validate(self) -> Result<(i64, Option<String>, Option<String>), ApiError> {
+        let days = self.days.unwrap_or(REPORT_DAYS);
+        if !(1..=400).contains(&days) {
+            return Err(ApiError::BadRequest(format!(
+                "days: {days} is not between 1 and 400"
+            )));
+        }
+        let ff = self.form_factor.filter(|f| !f.is_empty());
+        if let Some(f) = &ff
+            && !FORM_FACTORS.contains(&f.as_str())
+        {
+            return Err(ApiError::BadRequest(format!(
+                "form_factor: {f:?} is not one of desktop, phone, tablet, other"
+            )));
+        }
+        let release = self.release.filter(|r| !r.is_empty());
+        if release.as_ref().is_some_and(|r| r.len() > 200) {
+            return Err(ApiError::BadRequest(
+                "release: longer than 200 bytes".into(),
+            ));
+        }
+        Ok((days, ff, release))
+    }
+}
+
+/// The site page's URL for a view (query values percent-encoded).
+fn view_url(site: &str, days: i64, ff: Option<&str>, release: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("days", &days.to_string());
+    if let Some(f) = ff {
+        q.append_pair("form_factor", f);
+    }
+    if let Some(r) = release {
+        q.append_pair("release", r);
+    }
+    format!("/sites/{site}?{}", q.finish())
+}
+
+/// `GET /sites/{site}?days=N&form_factor=…&release=…`: budget verdict, charts
+/// and breakdowns for the chosen days and slice, and the latest stored metrics.
 pub async fn site(
     site: web::Path<String>,
+    view: web::Query<SiteView>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
+    let (days, ff, release) = view.into_inner().validate()?;
     let now = Utc::now();
     let v = site_verdict(&state, site.as_str(), now).await?;
-    let (from, to) = reports::last_days(now, REPORT_DAYS);
+    let (from, to) = reports::last_days(now, days);
     let all = Slice {
         site: site.as_str().to_string(),
         from,
         to,
         metric: None,
         route: None,
-        form_factor: None,
+        form_factor: ff.clone(),
         engine: None,
         country: None,
-        release: None,
+        release: release.clone(),
+    };
+    let slice_label = match (&ff, &release) {
+        (None, None) => String::new(),
+        (f, r) => format!(
+            " · {}{}",
+            f.as_deref().unwrap_or("all devices"),
+            r.as_deref()
+                .map(|r| format!(", release {r}"))
+                .unwrap_or_default()
+        ),
+    };
+    let nav_link = |label: String, href: String, current: bool| {
+        html! { @if current { strong { (label) } } @else { a href=(href) { (label) } } " " }
     };
     let daily = reports::report(&state.store, &all, GroupBy::Day).await?;
     let summary = reports::report(&state.store, &all, GroupBy::Nothing).await?;
@@ -141,7 +208,22 @@ pub async fn site(
         html! {
             p { a href="/" { "← all sites" } }
             h1 { "Site " (site.as_str()) " " (severity_badge(v.status)) }
-            p { "Budget at p" (v.metrics.first().map(|m| m.percentile).unwrap_or(75.0)) " over the last " (v.window_hours) " hours." }
+            p { "Budget at p" (v.metrics.first().map(|m| m.percentile).unwrap_or(75.0)) " over the last " (v.window_hours) " hours (all traffic)." }
+            nav id="view" class="muted" {
+                "Days: "
+                @for d in RANGES {
+                    (nav_link(format!("{d}"), view_url(site.as_str(), d, ff.as_deref(), release.as_deref()), d == days))
+                }
+                " · Device: "
+                (nav_link("all".into(), view_url(site.as_str(), days, None, release.as_deref()), ff.is_none()))
+                @for f in FORM_FACTORS {
+                    (nav_link(f.into(), view_url(site.as_str(), days, Some(f), release.as_deref()), ff.as_deref() == Some(f)))
+                }
+                @if let Some(r) = &release {
+                    " · Release " strong { (r) } " "
+                    a href=(view_url(site.as_str(), days, ff.as_deref(), None)) { "(all releases)" }
+                }
+            }
             section id="verdict" class="cards" {
                 @for m in &v.metrics {
                     div class="card" data-metric=(m.metric) {
@@ -155,7 +237,7 @@ pub async fn site(
                     }
                 }
             }
-            h2 { "p75 per day, last " (REPORT_DAYS) " days" }
+            h2 { "p75 per day, last " (days) " days" (slice_label) }
             section id="trends" class="charts" {
                 @for m in CHART_METRICS {
                     @let points: Vec<(String, f64)> = daily.iter().filter(|r| r.metric == *m).filter_map(|r| r.p75.map(|p| (r.group.clone(), p))).collect();
@@ -166,9 +248,9 @@ pub async fn site(
                         }
                     }
                 }
-                @if daily.is_empty() { p class="muted" { "No data in the last " (REPORT_DAYS) " days." } }
+                @if daily.is_empty() { p class="muted" { "No data in the last " (days) " days" (slice_label) "." } }
             }
-            h2 { "Distribution (good / needs improvement / poor), last " (REPORT_DAYS) " days" }
+            h2 { "Distribution (good / needs improvement / poor), last " (days) " days" (slice_label) }
             section id="distribution" {
                 @for r in &summary { (distribution(r)) }
             }
@@ -240,7 +322,7 @@ pub async fn site(
     ))
 }
 
-/// Days of history the dashboard's charts and tables cover.
+/// Days of history the dashboard's charts and tables cover by default.
 const REPORT_DAYS: i64 = 30;
 const CHART_METRICS: [&str; 8] = ["LCP", "INP", "CLS", "FCP", "TTFB", "FID", "TTI", "TBT"];
 const BREAKDOWN_METRICS: [&str; 4] = ["LCP", "INP", "CLS", "TTFB"];
