@@ -123,6 +123,10 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                // Extractor failures answer like every other client error: JSON, 400.
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    crate::error::ApiError::BadRequest(format!("query string: {e}")).into()
+                }))
                 .wrap(tracing_actix())
                 .route("/", web::get().to(routes::dashboard::index))
                 .route("/sites/{site}", web::get().to(routes::dashboard::site))

@@ -1,7 +1,7 @@
 //! Table of bad beacons: each gets its documented status and error code, no row
 //! is written, no 5xx, and the collector keeps serving.
 
-use integration_tests::{BACKENDS, beacon, spawn_app_with};
+use integration_tests::{BACKENDS, beacon, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 struct Case {
@@ -279,5 +279,51 @@ async fn bad_beacons_get_a_clear_4xx_and_store_nothing() {
             .await
             .unwrap();
         assert_eq!(health.status().as_u16(), 200, "still serving");
+    }
+}
+
+/// A malformed query string is a client error like any other: 400, a JSON
+/// body naming it, CORS headers on the beacon endpoints, nothing stored.
+#[tokio::test]
+async fn bad_query_strings_get_a_json_400() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let body = beacon("shop", "pvquery000001").to_string();
+        for path in [
+            "/v1/ingest?site=shop&site=other",
+            "/v1/web-vitals?site=shop&site=other",
+        ] {
+            let resp = app
+                .client
+                .post(format!("{}{path}", app.address))
+                .header("Content-Type", "text/plain")
+                .header("Origin", "https://shop.example")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 400, "{backend:?} {path}");
+            assert!(resp.headers().contains_key("access-control-allow-origin"));
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["error"], "bad_request", "{backend:?} {path}: {err}");
+            assert!(err["message"].as_str().unwrap().contains("query string"));
+        }
+        for path in [
+            "/v1/sites/shop/verdict?window_hours=abc",
+            "/v1/sites/shop/verdict?window_hours=-1",
+            "/sites/shop?days=many",
+        ] {
+            let resp = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 400, "{backend:?} {path}");
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["error"], "bad_request", "{backend:?} {path}: {err}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(app.row_count().await, 0, "{backend:?}: nothing stored");
     }
 }

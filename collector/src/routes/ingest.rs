@@ -26,12 +26,16 @@ pub struct IngestQuery {
 
 pub async fn ingest(
     req: HttpRequest,
-    query: web::Query<IngestQuery>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let origin = header_str(req.headers(), header::ORIGIN);
-    let result = accept(&req, query.into_inner(), payload, &state, origin.as_deref()).await;
+    // Parsed here rather than by an extractor, so that a bad query string gets
+    // the same JSON error and CORS headers as every other refusal.
+    let result = match web::Query::<IngestQuery>::from_query(req.query_string()) {
+        Ok(query) => accept(&req, query.into_inner(), payload, &state, origin.as_deref()).await,
+        Err(e) => Err(ApiError::BadRequest(format!("query string: {e}"))),
+    };
     let mut resp = match result {
         Ok(()) => HttpResponse::Accepted().finish(),
         Err(e) => {
@@ -81,7 +85,7 @@ pub(crate) fn count_refusal(state: &AppState, e: &ApiError) {
     let c = match e {
         ApiError::PayloadTooLarge { .. } => &s.beacons_too_large,
         ApiError::UnsupportedMediaType => &s.beacons_bad_content_type,
-        ApiError::Malformed(_) => &s.beacons_invalid_malformed,
+        ApiError::Malformed(_) | ApiError::BadRequest(_) => &s.beacons_invalid_malformed,
         ApiError::Invalid(_) => &s.beacons_invalid_content,
         ApiError::UnknownSite | ApiError::OriginNotAllowed => &s.beacons_forbidden,
         ApiError::RateLimited { .. } => &s.beacons_rate_limited,

@@ -45,12 +45,16 @@ struct MetricDto {
 
 pub async fn ingest(
     req: HttpRequest,
-    query: web::Query<Query>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let origin = header_str(req.headers(), header::ORIGIN);
-    let result = accept(&req, query.into_inner(), payload, &state, origin.as_deref()).await;
+    // Parsed here rather than by an extractor, so that a bad query string gets
+    // the same JSON error and CORS headers as every other refusal.
+    let result = match web::Query::<Query>::from_query(req.query_string()) {
+        Ok(query) => accept(&req, query.into_inner(), payload, &state, origin.as_deref()).await,
+        Err(e) => Err(ApiError::BadRequest(format!("query string: {e}"))),
+    };
     let mut resp = match result {
         Ok(()) => HttpResponse::Accepted().finish(),
         Err(e) => {
