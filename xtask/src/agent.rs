@@ -466,7 +466,8 @@ fn import_module(wasm: &[u8]) -> Result<String> {
 
 /// The loader's copy of the bindgen glue, without what a `<script>` loader that
 /// always passes one URL never runs: `initSync`, the deprecated-argument
-/// warnings, the default-path lookup (`script_src`) and the `Response` /
+/// warnings, the default-path lookup (`script_src`), the no-`realloc` string
+/// path and the `Response` /
 /// `Module` branches of `__wbg_load`. Instantiation is the same: streaming
 /// compile, and on failure (e.g. a server without `application/wasm`) the bytes
 /// of the same response. Returns `wasm_bindgen(url)` (a promise, resolving once
@@ -477,6 +478,14 @@ fn trim_glue(glue: &str) -> Result<String> {
     if (typeof document !== 'undefined' && document.currentScript !== null) {
         script_src = new URL(document.currentScript.src, location.href).toString();
     }
+";
+    const NO_REALLOC: &str = "        if (realloc === undefined) {
+            const buf = cachedTextEncoder.encode(arg);
+            const ptr = malloc(buf.length, 1) >>> 0;
+            getUint8ArrayMemory0().subarray(ptr, ptr + buf.length).set(buf);
+            WASM_VECTOR_LEN = buf.length;
+            return ptr;
+        }
 ";
     const INIT_FROM: &str = "    let wasmModule, wasmInstance, wasm;";
     const INIT_END: &str = "    return Object.assign(__wbg_init, { initSync }, exports);
@@ -503,14 +512,18 @@ fn trim_glue(glue: &str) -> Result<String> {
             "wasm-bindgen glue: init functions not found (update trim_glue for this wasm-bindgen version)"
         );
     };
-    if !glue.contains(SCRIPT_SRC) {
-        bail!("wasm-bindgen glue: script_src block not found (update trim_glue)");
-    }
     let mut out = String::with_capacity(glue.len());
     out.push_str(&glue[..from]);
     out.push_str(INIT);
     out.push_str(&glue[end + INIT_END.len()..]);
-    Ok(out.replacen(SCRIPT_SRC, "", 1))
+    // Dead code: the only caller (`__wbindgen_string_get`) always passes `realloc`.
+    for dead in [SCRIPT_SRC, NO_REALLOC] {
+        if !out.contains(dead) {
+            bail!("wasm-bindgen glue: {dead:?} not found (update trim_glue)");
+        }
+        out = out.replacen(dead, "", 1);
+    }
+    Ok(out)
 }
 
 /// `target/agent-dist/npm/`: the same agent as an ES module package with
