@@ -20,9 +20,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::dom::selector;
 use crate::sys::{
-    call, date_now, double_raf, entries_by_type, func, g, get, global, is_hidden, is_prerendering,
-    is_true, items, listen_forever, now, num, num0, object, random, set, str_is, string, timeout,
-    timeout_fn,
+    call, date_now, entries_by_type, func, g, get, global, is_hidden, is_prerendering, is_true,
+    items, listen, now, num, num0, object, random, set, str_is, string, timeout_fn,
 };
 
 /// `durationThreshold` for `event` entries (web-vitals' default).
@@ -233,7 +232,7 @@ pub fn start(config: &JsValue) {
         tti_done: false,
         inflight: get(config, "inflight"),
         observers: Vec::new(),
-        noop: func(Box::new(|_| {})),
+        noop: cb(Cb::Noop),
         tti_cb: JsValue::UNDEFINED,
     };
     let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
@@ -242,73 +241,147 @@ pub fn start(config: &JsValue) {
     // Always `None` before (STARTED); forgetting it spares the module Agent's drop glue.
     core::mem::forget(slot.replace(agent));
     drop(slot);
-    let st = St;
 
     let w = global();
-    let doc = g("document");
     // Page-lifetime listeners (window, capture, so they run before the page's own).
-    let s = St;
-    listen_forever(&w, "visibilitychange", move |e| {
-        if is_hidden() {
-            let t = num(&e, "timeStamp");
-            with(&s, |a| {
-                if a.first_hidden == f64::INFINITY {
-                    a.first_hidden = if t.is_finite() { t } else { now() };
-                }
-                a.final_flush();
-            });
+    for (ty, c) in [
+        ("visibilitychange", Cb::Visibility),
+        ("pagehide", Cb::PageHide),
+        ("pageshow", Cb::PageShow),
+        ("keydown", Cb::LcpInput),
+        ("click", Cb::LcpInput),
+        ("mousedown", Cb::FidPoly),
+        ("keydown", Cb::FidPoly),
+        ("touchstart", Cb::FidPoly),
+        ("pointerdown", Cb::FidPoly),
+        ("pointerup", Cb::FidPoly),
+        ("pointercancel", Cb::FidPoly),
+    ] {
+        listen(&w, ty, &cb(c), true);
+    }
+
+    if is_prerendering() {
+        listen(
+            &g("document"),
+            "prerenderingchange",
+            &cb(Cb::Prerender),
+            true,
+        );
+    } else {
+        activated();
+    }
+}
+
+/// What a JS callback does. Every callback of the agent is this one closure
+/// type over a `Cb` (each distinct closure type costs its own vtable, call
+/// shims and drop glue in the wasm).
+#[derive(Clone, Copy)]
+enum Cb {
+    Visibility,
+    PageHide,
+    PageShow,
+    /// A trusted keydown / click finalises LCP.
+    LcpInput,
+    FidPoly,
+    /// `prerenderingchange`: activation, once.
+    Prerender,
+    /// `load`: TTFB and the TTI search one task later, once.
+    Load,
+    Loaded,
+    Entries(Kind),
+    Tti,
+    Noop,
+    /// bfcache restore at this time stamp: first and second animation frame.
+    RestoreRaf(f64),
+    RestoreFrame(f64),
+    RestoreHidden,
+}
+
+/// Set once activation setup ran from `prerenderingchange`, and once the
+/// `load` listener fired (each runs only the first time).
+static ACTIVATED: AtomicBool = AtomicBool::new(false);
+static LOADED: AtomicBool = AtomicBool::new(false);
+
+/// A JS function running `c`.
+fn cb(c: Cb) -> JsValue {
+    func(Box::new(move |e| run(c, &e)))
+}
+
+fn run(c: Cb, e: &JsValue) {
+    let st = St;
+    match c {
+        Cb::Visibility => {
+            if is_hidden() {
+                let t = num(e, "timeStamp");
+                with(&st, |a| {
+                    if a.first_hidden == f64::INFINITY {
+                        a.first_hidden = if t.is_finite() { t } else { now() };
+                    }
+                    a.final_flush();
+                });
+            }
         }
-    });
-    let s = St;
-    listen_forever(&w, "pagehide", move |_| with(&s, Agent::final_flush));
-    let s = St;
-    listen_forever(&w, "pageshow", move |e| {
-        if is_true(&e, "persisted") {
-            let t = num(&e, "timeStamp");
-            restore(&s, if t.is_finite() { t } else { now() });
+        Cb::PageHide => with(&st, Agent::final_flush),
+        Cb::PageShow => {
+            if is_true(e, "persisted") {
+                let t = num(e, "timeStamp");
+                restore(&st, if t.is_finite() { t } else { now() });
+            }
         }
-    });
-    for ty in ["keydown", "click"] {
-        let s = St;
-        listen_forever(&w, ty, move |e| {
-            if is_true(&e, "isTrusted") {
-                with(&s, |a| {
+        Cb::LcpInput => {
+            if is_true(e, "isTrusted") {
+                with(&st, |a| {
                     if !a.lcp_final {
                         a.drain(|k| matches!(k, Kind::Lcp | Kind::Icp));
                         a.finalize_lcp();
                     }
                 });
             }
-        });
-    }
-
-    for ty in [
-        "mousedown",
-        "keydown",
-        "touchstart",
-        "pointerdown",
-        "pointerup",
-        "pointercancel",
-    ] {
-        let s = St;
-        listen_forever(&w, ty, move |e| with(&s, |a| a.fid_polyfill(&e)));
-    }
-
-    if is_prerendering() {
-        let mut once = Some(st);
-        listen_forever(&doc, "prerenderingchange", move |_| {
-            if let Some(st) = once.take() {
-                activated(&st);
+        }
+        Cb::FidPoly => with(&st, |a| a.fid_polyfill(e)),
+        Cb::Prerender => {
+            if !ACTIVATED.swap(true, Ordering::Relaxed) {
+                activated();
             }
-        });
-    } else {
-        activated(&st);
+        }
+        Cb::Load => {
+            if !LOADED.swap(true, Ordering::Relaxed) {
+                timeout_fn(0.0, &cb(Cb::Loaded));
+            }
+        }
+        Cb::Loaded => with(&st, Agent::on_loaded),
+        Cb::Entries(kind) => on_entries(&st, kind, e),
+        Cb::Tti => with(&st, Agent::check_tti),
+        Cb::Noop => {}
+        Cb::RestoreRaf(ts) => {
+            call(
+                &global(),
+                "requestAnimationFrame",
+                &[&cb(Cb::RestoreFrame(ts))],
+            );
+        }
+        Cb::RestoreFrame(ts) => {
+            let v = (now() - ts).max(0.0);
+            with(&st, |a| {
+                for m in [MetricName::Fcp, MetricName::Lcp] {
+                    let s = slot_mut(a, m);
+                    s.value = v;
+                    s.ready = true;
+                }
+            });
+        }
+        Cb::RestoreHidden => {
+            let h = is_hidden();
+            with(&st, |a| {
+                a.first_hidden = if h { 0.0 } else { f64::INFINITY }
+            });
+        }
     }
 }
 
 /// Setup that waits for prerender activation (web-vitals "whenActivated").
-fn activated(st: &St) {
-    with(st, |a| {
+fn activated() {
+    with(&St, |a| {
         let nav = nav_entry();
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
@@ -341,17 +414,10 @@ fn activated(st: &St) {
         }
     });
     // TTFB (and the TTI search) start one task after `load`.
-    let s = St;
-    let after_load = move || timeout(0.0, move || with(&s, Agent::on_loaded));
     if str_is(&g("document"), "readyState", "complete") {
-        after_load();
+        timeout_fn(0.0, &cb(Cb::Loaded));
     } else {
-        let mut once = Some(after_load);
-        listen_forever(&global(), "load", move |_| {
-            if let Some(f) = once.take() {
-                f();
-            }
-        });
+        listen(&global(), "load", &cb(Cb::Load), true);
     }
 }
 
@@ -422,22 +488,13 @@ fn restore(st: &St, ts: f64) {
         a.lcp_final = true;
         a.fid_poly = true;
     });
-    let s = St;
-    double_raf(move || {
-        let v = (now() - ts).max(0.0);
-        with(&s, |a| {
-            for m in [MetricName::Fcp, MetricName::Lcp] {
-                let s = slot_mut(a, m);
-                s.value = v;
-                s.ready = true;
-            }
-        });
-    });
-    let s = St;
-    timeout(0.0, move || {
-        let h = is_hidden();
-        with(&s, |a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
-    });
+    let w = global();
+    if get(&w, "requestAnimationFrame").is_function() {
+        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf(ts))]);
+    } else {
+        timeout_fn(32.0, &cb(Cb::RestoreFrame(ts)));
+    }
+    timeout_fn(0.0, &cb(Cb::RestoreHidden));
 }
 
 /// Next TTI check.
@@ -445,7 +502,7 @@ impl Agent {
     /// Arms the next TTI check.
     fn schedule_tti(&mut self, ms: f64) {
         if self.tti_cb.is_undefined() {
-            self.tti_cb = func(Box::new(move |_| with(&St, Agent::check_tti)));
+            self.tti_cb = cb(Cb::Tti);
         }
         timeout_fn(ms, &self.tti_cb);
     }
@@ -456,8 +513,7 @@ impl Agent {
         if !supported(ty) || self.observers.iter().any(|(k, _)| *k == kind) {
             return;
         }
-        let st = St;
-        let cb = func(Box::new(move |list| on_entries(&st, kind, &list)));
+        let cb = cb(Cb::Entries(kind));
         let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
             return;
         };

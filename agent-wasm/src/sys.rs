@@ -115,10 +115,16 @@ pub fn random() -> f64 {
 /// Items of an array-like value (empty if it is not an array).
 #[inline(never)]
 pub fn items(v: &JsValue) -> Vec<JsValue> {
-    match v.dyn_ref::<Array>() {
-        Some(a) => a.iter().collect(),
-        None => Vec::new(),
+    let Some(a) = v.dyn_ref::<Array>() else {
+        return Vec::new();
+    };
+    // An index loop: smaller in wasm than collecting `ArrayIter`.
+    let n = a.length();
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        out.push(a.get_unchecked(i));
     }
+    out
 }
 
 /// `performance.getEntriesByType(t)`.
@@ -146,43 +152,9 @@ pub fn func(f: Box<dyn FnMut(JsValue)>) -> JsValue {
     Closure::wrap(f).into_js_value()
 }
 
-/// A listener that lives as long as the page (the agent never unregisters).
-pub fn listen_forever(target: &JsValue, ty: &str, f: impl FnMut(JsValue) + 'static) {
-    listen(target, ty, &func(Box::new(f)), true);
-}
-
-/// A function that runs `f` on its first call only.
-fn once(f: impl FnOnce() + 'static) -> JsValue {
-    let mut f = Some(f);
-    func(Box::new(move |_| {
-        if let Some(f) = f.take() {
-            f();
-        }
-    }))
-}
-
-/// `setTimeout(f, ms)`.
-pub fn timeout(ms: f64, f: impl FnOnce() + 'static) {
-    timeout_fn(ms, &once(f));
-}
-
 /// `setTimeout(f, ms)` for an existing JS function.
 pub fn timeout_fn(ms: f64, f: &JsValue) {
     call(&global(), "setTimeout", &[f, &JsValue::from_f64(ms)]);
-}
-
-/// Runs `f` after two animation frames (falls back to a timer).
-pub fn double_raf(f: impl FnOnce() + 'static) {
-    let w = global();
-    if !get(&w, "requestAnimationFrame").is_function() {
-        timeout(32.0, f);
-        return;
-    }
-    let inner = once(f);
-    let outer = once(move || {
-        call(&global(), "requestAnimationFrame", &[&inner]);
-    });
-    call(&w, "requestAnimationFrame", &[&outer]);
 }
 
 /// `document.visibilityState === 'hidden'`.
