@@ -2,7 +2,6 @@
 //! owns every metric of the current page view and flushes changed ones.
 
 use alloc::boxed::Box;
-use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -21,8 +20,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::dom::selector;
 use crate::sys::{
-    call, date_now, double_raf, entries_by_type, func, g, get, global, is_hidden, is_prerendering,
-    items, listen_forever, now, num, num0, object, random, set, string, timeout, timeout_fn,
+    call, date_now, entries_by_type, func, g, get, global, is_hidden, is_prerendering, is_true,
+    items, listen, now, num, num0, object, random, set, str_is, string, timeout_fn,
 };
 
 /// `durationThreshold` for `event` entries (web-vitals' default).
@@ -70,8 +69,6 @@ impl Slot {
 }
 
 struct Agent {
-    /// Self-reference, for callbacks created from inside a method.
-    me: Weak<RefCell<Agent>>,
     cfg: Config,
     page_view: String,
     seq: u32,
@@ -141,14 +138,29 @@ impl Kind {
     }
 }
 
-/// The agent, shared by every callback (no global: each closure holds a clone).
-type St = Rc<RefCell<Agent>>;
+/// The one agent of the document, set by `start`. A static instead of an
+/// `Rc` held by every callback: the callbacks capture nothing (a zero-sized
+/// [`St`] handle), which saves their reference counting and drop glue.
+struct Global(RefCell<Option<Agent>>);
+
+// SAFETY: wasm32-unknown-unknown (built without the atomics feature) runs this
+// module on a single thread, so the static is never shared across threads.
+#[allow(unsafe_code)]
+unsafe impl Sync for Global {}
+
+static AGENT: Global = Global(RefCell::new(None));
+
+/// Handle to the agent in [`AGENT`], kept in every callback.
+#[derive(Clone, Copy)]
+struct St;
 
 /// Runs `f` on the agent; does nothing if it is already borrowed (a re-entrant
 /// callback is dropped rather than panicking).
-fn with(st: &St, f: impl FnOnce(&mut Agent)) {
-    if let Ok(mut a) = st.try_borrow_mut() {
-        f(&mut a);
+fn with(_: &St, f: impl FnOnce(&mut Agent)) {
+    if let Ok(mut a) = AGENT.0.try_borrow_mut()
+        && let Some(a) = a.as_mut()
+    {
+        f(a);
     }
 }
 
@@ -179,11 +191,9 @@ pub fn start(config: &JsValue) {
     if sample_rate <= 0.0 || random() >= sample_rate {
         return;
     }
-    if get(config, "respectPrivacy").as_bool() == Some(true) {
+    if is_true(config, "respectPrivacy") {
         let nav = g("navigator");
-        if get(&nav, "globalPrivacyControl").as_bool() == Some(true)
-            || string(&nav, "doNotTrack").as_deref() == Some("1")
-        {
+        if is_true(&nav, "globalPrivacyControl") || str_is(&nav, "doNotTrack", "1") {
             return;
         }
     }
@@ -193,107 +203,185 @@ pub fn start(config: &JsValue) {
         sample_rate,
         release: non_empty(string(config, "release")),
         route: non_empty(string(config, "route")),
-        soft_navs: get(config, "softNavs").as_bool() == Some(true),
+        soft_navs: is_true(config, "softNavs"),
     };
-    let st: St = Rc::new_cyclic(|me| {
-        RefCell::new(Agent {
-            me: me.clone(),
-            cfg,
-            page_view: page_view_id(random),
-            seq: 0,
-            nav_type: "navigate",
-            nav_url: None,
-            soft_start: 0.0,
-            soft_iid: 0.0,
-            slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
-            activation: 0.0,
-            first_hidden: f64::INFINITY,
-            fcp: f64::NAN,
-            cls: Cls::new(),
-            cls_started: false,
-            inp: InteractionManager::new(),
-            counter: InteractionCounter::default(),
-            count_base: 0.0,
-            lcp_final: false,
-            lcp_url: String::new(),
-            fid_done: false,
-            fid_poly: false,
-            fid_pending: None,
-            long_tasks: Vec::new(),
-            requests: Vec::new(),
-            tti_done: false,
-            inflight: get(config, "inflight"),
-            observers: Vec::new(),
-            noop: func(Box::new(|_| {})),
-            tti_cb: JsValue::UNDEFINED,
-        })
-    });
+    let agent = Agent {
+        cfg,
+        page_view: page_view_id(random),
+        seq: 0,
+        nav_type: "navigate",
+        nav_url: None,
+        soft_start: 0.0,
+        soft_iid: 0.0,
+        slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
+        activation: 0.0,
+        first_hidden: f64::INFINITY,
+        fcp: f64::NAN,
+        cls: Cls::new(),
+        cls_started: false,
+        inp: InteractionManager::new(),
+        counter: InteractionCounter::default(),
+        count_base: 0.0,
+        lcp_final: false,
+        lcp_url: String::new(),
+        fid_done: false,
+        fid_poly: false,
+        fid_pending: None,
+        long_tasks: Vec::new(),
+        requests: Vec::new(),
+        tti_done: false,
+        inflight: get(config, "inflight"),
+        observers: Vec::new(),
+        noop: cb(Cb::Noop),
+        tti_cb: JsValue::UNDEFINED,
+    };
+    let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
+        return;
+    };
+    // Always `None` before (STARTED); forgetting it spares the module Agent's drop glue.
+    core::mem::forget(slot.replace(agent));
+    drop(slot);
 
     let w = global();
-    let doc = g("document");
     // Page-lifetime listeners (window, capture, so they run before the page's own).
-    let s = st.clone();
-    listen_forever(&w, "visibilitychange", move |e| {
-        if is_hidden() {
-            let t = num(&e, "timeStamp");
-            with(&s, |a| {
-                if a.first_hidden == f64::INFINITY {
-                    a.first_hidden = if t.is_finite() { t } else { now() };
-                }
-                a.final_flush();
-            });
+    for (ty, c) in [
+        ("visibilitychange", Cb::Visibility),
+        ("pagehide", Cb::PageHide),
+        ("pageshow", Cb::PageShow),
+        ("keydown", Cb::LcpInput),
+        ("click", Cb::LcpInput),
+        ("mousedown", Cb::FidPoly),
+        ("keydown", Cb::FidPoly),
+        ("touchstart", Cb::FidPoly),
+        ("pointerdown", Cb::FidPoly),
+        ("pointerup", Cb::FidPoly),
+        ("pointercancel", Cb::FidPoly),
+    ] {
+        listen(&w, ty, &cb(c), true);
+    }
+
+    if is_prerendering() {
+        listen(
+            &g("document"),
+            "prerenderingchange",
+            &cb(Cb::Prerender),
+            true,
+        );
+    } else {
+        activated();
+    }
+}
+
+/// What a JS callback does. Every callback of the agent is this one closure
+/// type over a `Cb` (each distinct closure type costs its own vtable, call
+/// shims and drop glue in the wasm).
+#[derive(Clone, Copy)]
+enum Cb {
+    Visibility,
+    PageHide,
+    PageShow,
+    /// A trusted keydown / click finalises LCP.
+    LcpInput,
+    FidPoly,
+    /// `prerenderingchange`: activation, once.
+    Prerender,
+    /// `load`: TTFB and the TTI search one task later, once.
+    Load,
+    Loaded,
+    Entries(Kind),
+    Tti,
+    Noop,
+    /// bfcache restore at this time stamp: first and second animation frame.
+    RestoreRaf(f64),
+    RestoreFrame(f64),
+    RestoreHidden,
+}
+
+/// Set once activation setup ran from `prerenderingchange`, and once the
+/// `load` listener fired (each runs only the first time).
+static ACTIVATED: AtomicBool = AtomicBool::new(false);
+static LOADED: AtomicBool = AtomicBool::new(false);
+
+/// A JS function running `c`.
+fn cb(c: Cb) -> JsValue {
+    func(Box::new(move |e| run(c, &e)))
+}
+
+fn run(c: Cb, e: &JsValue) {
+    let st = St;
+    match c {
+        Cb::Visibility => {
+            if is_hidden() {
+                let t = num(e, "timeStamp");
+                with(&st, |a| {
+                    if a.first_hidden == f64::INFINITY {
+                        a.first_hidden = if t.is_finite() { t } else { now() };
+                    }
+                    a.final_flush();
+                });
+            }
         }
-    });
-    let s = st.clone();
-    listen_forever(&w, "pagehide", move |_| with(&s, Agent::final_flush));
-    let s = st.clone();
-    listen_forever(&w, "pageshow", move |e| {
-        if get(&e, "persisted").as_bool() == Some(true) {
-            let t = num(&e, "timeStamp");
-            restore(&s, if t.is_finite() { t } else { now() });
+        Cb::PageHide => with(&st, Agent::final_flush),
+        Cb::PageShow => {
+            if is_true(e, "persisted") {
+                let t = num(e, "timeStamp");
+                restore(&st, if t.is_finite() { t } else { now() });
+            }
         }
-    });
-    for ty in ["keydown", "click"] {
-        let s = st.clone();
-        listen_forever(&w, ty, move |e| {
-            if get(&e, "isTrusted").as_bool() == Some(true) {
-                with(&s, |a| {
+        Cb::LcpInput => {
+            if is_true(e, "isTrusted") {
+                with(&st, |a| {
                     if !a.lcp_final {
                         a.drain(|k| matches!(k, Kind::Lcp | Kind::Icp));
                         a.finalize_lcp();
                     }
                 });
             }
-        });
-    }
-
-    for ty in [
-        "mousedown",
-        "keydown",
-        "touchstart",
-        "pointerdown",
-        "pointerup",
-        "pointercancel",
-    ] {
-        let s = st.clone();
-        listen_forever(&w, ty, move |e| with(&s, |a| a.fid_polyfill(&e)));
-    }
-
-    if is_prerendering() {
-        let mut once = Some(st);
-        listen_forever(&doc, "prerenderingchange", move |_| {
-            if let Some(st) = once.take() {
-                activated(&st);
+        }
+        Cb::FidPoly => with(&st, |a| a.fid_polyfill(e)),
+        Cb::Prerender => {
+            if !ACTIVATED.swap(true, Ordering::Relaxed) {
+                activated();
             }
-        });
-    } else {
-        activated(&st);
+        }
+        Cb::Load => {
+            if !LOADED.swap(true, Ordering::Relaxed) {
+                timeout_fn(0.0, &cb(Cb::Loaded));
+            }
+        }
+        Cb::Loaded => with(&st, Agent::on_loaded),
+        Cb::Entries(kind) => on_entries(&st, kind, e),
+        Cb::Tti => with(&st, Agent::check_tti),
+        Cb::Noop => {}
+        Cb::RestoreRaf(ts) => {
+            call(
+                &global(),
+                "requestAnimationFrame",
+                &[&cb(Cb::RestoreFrame(ts))],
+            );
+        }
+        Cb::RestoreFrame(ts) => {
+            let v = (now() - ts).max(0.0);
+            with(&st, |a| {
+                for m in [MetricName::Fcp, MetricName::Lcp] {
+                    let s = slot_mut(a, m);
+                    s.value = v;
+                    s.ready = true;
+                }
+            });
+        }
+        Cb::RestoreHidden => {
+            let h = is_hidden();
+            with(&st, |a| {
+                a.first_hidden = if h { 0.0 } else { f64::INFINITY }
+            });
+        }
     }
 }
 
 /// Setup that waits for prerender activation (web-vitals "whenActivated").
-fn activated(st: &St) {
-    with(st, |a| {
+fn activated() {
+    with(&St, |a| {
         let nav = nav_entry();
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
@@ -326,17 +414,10 @@ fn activated(st: &St) {
         }
     });
     // TTFB (and the TTI search) start one task after `load`.
-    let s = st.clone();
-    let after_load = move || timeout(0.0, move || with(&s, Agent::on_loaded));
-    if string(&g("document"), "readyState").as_deref() == Some("complete") {
-        after_load();
+    if str_is(&g("document"), "readyState", "complete") {
+        timeout_fn(0.0, &cb(Cb::Loaded));
     } else {
-        let mut once = Some(after_load);
-        listen_forever(&global(), "load", move |_| {
-            if let Some(f) = once.take() {
-                f();
-            }
-        });
+        listen(&global(), "load", &cb(Cb::Load), true);
     }
 }
 
@@ -362,7 +443,7 @@ fn navigation_type(nav: &JsValue) -> &'static str {
     if is_prerendering() || num0(nav, "activationStart") > 0.0 {
         return "prerender";
     }
-    if get(&g("document"), "wasDiscarded").as_bool() == Some(true) {
+    if is_true(&g("document"), "wasDiscarded") {
         return "restore";
     }
     match string(nav, "type").as_deref() {
@@ -376,7 +457,7 @@ fn navigation_type(nav: &JsValue) -> &'static str {
 fn initial_first_hidden(activation: f64) -> f64 {
     for e in entries_by_type("visibility-state") {
         let t = num(&e, "startTime");
-        if string(&e, "name").as_deref() == Some("hidden") && t >= activation {
+        if str_is(&e, "name", "hidden") && t >= activation {
             return t;
         }
     }
@@ -407,22 +488,13 @@ fn restore(st: &St, ts: f64) {
         a.lcp_final = true;
         a.fid_poly = true;
     });
-    let s = st.clone();
-    double_raf(move || {
-        let v = (now() - ts).max(0.0);
-        with(&s, |a| {
-            for m in [MetricName::Fcp, MetricName::Lcp] {
-                let s = slot_mut(a, m);
-                s.value = v;
-                s.ready = true;
-            }
-        });
-    });
-    let s = st.clone();
-    timeout(0.0, move || {
-        let h = is_hidden();
-        with(&s, |a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
-    });
+    let w = global();
+    if get(&w, "requestAnimationFrame").is_function() {
+        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf(ts))]);
+    } else {
+        timeout_fn(32.0, &cb(Cb::RestoreFrame(ts)));
+    }
+    timeout_fn(0.0, &cb(Cb::RestoreHidden));
 }
 
 /// Next TTI check.
@@ -430,12 +502,7 @@ impl Agent {
     /// Arms the next TTI check.
     fn schedule_tti(&mut self, ms: f64) {
         if self.tti_cb.is_undefined() {
-            let me = self.me.clone();
-            self.tti_cb = func(Box::new(move |_| {
-                if let Some(st) = me.upgrade() {
-                    with(&st, Agent::check_tti);
-                }
-            }));
+            self.tti_cb = cb(Cb::Tti);
         }
         timeout_fn(ms, &self.tti_cb);
     }
@@ -446,10 +513,7 @@ impl Agent {
         if !supported(ty) || self.observers.iter().any(|(k, _)| *k == kind) {
             return;
         }
-        let Some(st) = self.me.upgrade() else {
-            return;
-        };
-        let cb = func(Box::new(move |list| on_entries(&st, kind, &list)));
+        let cb = cb(Cb::Entries(kind));
         let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
             return;
         };
@@ -528,7 +592,7 @@ impl Agent {
     }
 
     fn on_paint(&mut self, e: &JsValue, start: f64) {
-        if !self.fcp.is_nan() || string(e, "name").as_deref() != Some("first-contentful-paint") {
+        if !self.fcp.is_nan() || !str_is(e, "name", "first-contentful-paint") {
             return;
         }
         if start >= self.first_hidden {
@@ -618,7 +682,7 @@ impl Agent {
         if !url.is_empty()
             && let Some(r) = entries_by_type("resource")
                 .into_iter()
-                .find(|r| string(r, "name").as_deref() == Some(&url))
+                .find(|r| str_is(r, "name", &url))
         {
             let rs = num0(&r, "requestStart");
             let rs = if rs > 0.0 { rs } else { num0(&r, "startTime") };
@@ -643,7 +707,7 @@ impl Agent {
         if !self.cls_started {
             return;
         }
-        let recent = get(e, "hadRecentInput").as_bool() == Some(true);
+        let recent = is_true(e, "hadRecentInput");
         self.cls.add_to_window(start, num(e, "value"), recent, || {
             // First source whose node is an Element, else the first source.
             let sources = items(&get(e, "sources"));
@@ -713,7 +777,7 @@ impl Agent {
             _ => {
                 // A pending pointerdown does not block the mousedown that follows it
                 // (v4 records whichever completes first: usually that mousedown).
-                if get(e, "cancelable").as_bool() != Some(true) {
+                if !is_true(e, "cancelable") {
                     return;
                 }
                 let ts = num(e, "timeStamp");

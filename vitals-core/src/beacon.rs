@@ -28,7 +28,9 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
 
 /// `location.href` as sent: without the `#fragment`, at most 2048 characters.
 pub fn clean_url(href: &str) -> &str {
-    let no_frag = href.split('#').next().unwrap_or(href);
+    // A byte search: '#' is ASCII, so its position is a character boundary.
+    let end = href.bytes().position(|b| b == b'#').unwrap_or(href.len());
+    let no_frag = href.get(..end).unwrap_or(href);
     truncate_chars(no_frag, MAX_URL_CHARS)
 }
 
