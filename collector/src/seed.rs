@@ -186,8 +186,9 @@ impl SiteGen {
     }
 }
 
-/// Writes the demo data; returns the number of rows written. One task per site
-/// (sites touch disjoint rollup rows, so the triggers never wait on each other).
+/// Writes the demo data; returns the number of rows written. On PostgreSQL one
+/// task per site (sites touch disjoint rollup rows, so the triggers never wait
+/// on each other); on SQLite one site after another.
 pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
     anyhow::ensure!(!opts.sites.is_empty(), "at least one site");
     anyhow::ensure!(opts.days > 0, "days must be positive");
@@ -199,6 +200,7 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
     let avg_metrics: f64 = METRICS.iter().map(|m| m.3).sum();
     let per_site_rows = opts.rows / opts.sites.len() as u64;
     let mut tasks = Vec::new();
+    let mut total = 0;
     for (n, site) in opts.sites.iter().enumerate() {
         crate::domain::SiteKey::parse(site).map_err(anyhow::Error::msg)?;
         let mut g = SiteGen {
@@ -210,8 +212,9 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
             // One site samples half of its page views, to exercise weighting.
             sample_rate: if n % 4 == 2 { 0.5 } else { 1.0 },
         };
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
+        let task_store = store.clone();
+        let task = async move {
+            let store = task_store;
             let mut written = 0u64;
             loop {
                 let rows = g.chunk();
@@ -222,9 +225,15 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
                 written += rows.len() as u64;
             }
             Ok::<u64, anyhow::Error>(written)
-        }));
+        };
+        match store {
+            // PostgreSQL: one task per site, in parallel.
+            Store::Postgres(_) => tasks.push(tokio::spawn(task)),
+            // SQLite has one writer: parallel write transactions only collide
+            // ("database is locked" when one waits past the busy timeout).
+            Store::Sqlite(_) => total += task.await?,
+        }
     }
-    let mut total = 0;
     for t in tasks {
         total += t.await??;
     }
