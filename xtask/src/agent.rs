@@ -599,34 +599,10 @@ export function init(options) {{
 
 /// esbuild-minifies an ES module (falls back to the source without esbuild).
 fn minify_module(root: &Path, src: &str) -> Result<String> {
-    let esbuild = root.join("node_modules/.bin/esbuild");
-    if !esbuild.exists() {
+    if !root.join("node_modules/.bin/esbuild").exists() {
         return Ok(src.to_owned());
     }
-    let mut child = Command::new(&esbuild)
-        .args([
-            "--minify",
-            "--loader=js",
-            "--format=esm",
-            "--legal-comments=none",
-            "--log-level=warning",
-        ])
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", esbuild.display()))?;
-    let mut stdin = child.stdin.take().context("esbuild stdin")?;
-    let data = src.as_bytes().to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output()?;
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("esbuild writer thread panicked"))??;
-    if !out.status.success() {
-        bail!("esbuild --minify (module) failed with {}", out.status);
-    }
-    String::from_utf8(out.stdout).context("esbuild output is not UTF-8")
+    esbuild_minify(root, src, &["--format=esm"])
 }
 
 /// Minifies with npm esbuild; falls back to the unminified source with a note.
@@ -639,13 +615,16 @@ fn minify(root: &Path, src: &str) -> Result<String> {
         );
         return Ok(src.to_owned());
     }
+    esbuild_minify(root, src, &[])
+}
+
+/// Pipes `src` through `esbuild --minify` (plus `extra` flags).
+fn esbuild_minify(root: &Path, src: &str, extra: &[&str]) -> Result<String> {
+    let esbuild = root.join("node_modules/.bin/esbuild");
     let mut child = Command::new(&esbuild)
-        .args([
-            "--minify",
-            "--loader=js",
-            "--legal-comments=none",
-            "--log-level=warning",
-        ])
+        .args(["--minify", "--loader=js"])
+        .args(extra)
+        .args(["--legal-comments=none", "--log-level=warning"])
         .current_dir(root)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -659,7 +638,11 @@ fn minify(root: &Path, src: &str) -> Result<String> {
         .join()
         .map_err(|_| anyhow::anyhow!("esbuild writer thread panicked"))??;
     if !out.status.success() {
-        bail!("esbuild --minify failed with {}", out.status);
+        bail!(
+            "esbuild --minify {} failed with {}",
+            extra.join(" "),
+            out.status
+        );
     }
     String::from_utf8(out.stdout).context("esbuild output is not UTF-8")
 }
