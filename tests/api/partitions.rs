@@ -126,6 +126,70 @@ async fn a_resend_after_midnight_updates_the_row_of_the_day_the_metric_was_creat
 }
 
 #[tokio::test]
+async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
+    let app = spawn_app(Backend::Postgres).await;
+    let now = Utc::now();
+    let created = now - Duration::days(3);
+    app.store
+        .ensure_partitions_between(created.date_naive(), created.date_naive())
+        .await
+        .unwrap();
+    let id = format!("v1-{}-7", created.timestamp_millis());
+    let first_at = created + Duration::minutes(1);
+    let first = row("pv-tab", &id, 2000.0, 0, first_at);
+    app.store.insert_metrics(&[first]).await.unwrap();
+    // The tab stayed open for three days; this re-send is outside the 48 h
+    // window, so its own partition day would be today's. It comes in a batch
+    // with an ordinary row, as it would from the writer.
+    let resend = row("pv-tab", &id, 3000.0, 1, now);
+    let other = row("pv-new", "m-new", 1500.0, 0, now);
+    app.store.insert_metrics(&[other, resend]).await.unwrap();
+    let stale = row("pv-tab", &id, 1.0, 0, now);
+    app.store.insert_metrics(&[stale]).await.unwrap();
+
+    let (value, seq, received): (f64, i32, DateTime<Utc>) = sqlx::query_as(
+        "SELECT value, seq, received_at FROM metric WHERE site = 'shop' AND page_view_id = 'pv-tab'",
+    )
+    .fetch_one(pool(&app))
+    .await
+    .unwrap();
+    assert_eq!((value, seq), (3000.0, 1), "one row, the newest value");
+    assert_eq!(
+        received.timestamp_millis(),
+        first_at.timestamp_millis(),
+        "first receipt kept"
+    );
+    let tab_parts: Vec<String> = sqlx::query_scalar(
+        "SELECT tableoid::regclass::text FROM metric WHERE page_view_id = 'pv-tab'",
+    )
+    .fetch_all(pool(&app))
+    .await
+    .unwrap();
+    assert_eq!(tab_parts, vec![partition_of(created)]);
+    assert_eq!(
+        rollup_totals(&app).await,
+        (2, 2),
+        "each metric counted once"
+    );
+
+    // First seen days after creation: stored on the receive day, and found
+    // there by its next re-send even after midnight has passed.
+    let old_id = format!("v1-{}-9", (now - Duration::days(4)).timestamp_millis());
+    let late_first = row("pv-late", &old_id, 800.0, 0, now);
+    app.store.insert_metrics(&[late_first]).await.unwrap();
+    let late_again = row("pv-late", &old_id, 900.0, 1, now + Duration::days(1));
+    app.store.insert_metrics(&[late_again]).await.unwrap();
+    let late: Vec<(f64, String)> = sqlx::query_as(
+        "SELECT value, tableoid::regclass::text FROM metric WHERE page_view_id = 'pv-late'",
+    )
+    .fetch_all(pool(&app))
+    .await
+    .unwrap();
+    assert_eq!(late, vec![(900.0, partition_of(now))]);
+    assert_eq!(rollup_totals(&app).await, (3, 3));
+}
+
+#[tokio::test]
 async fn rows_of_a_day_without_partition_move_in_when_it_is_made() {
     let app = spawn_app(Backend::Postgres).await;
     let at = Utc::now() - Duration::days(20);

@@ -289,24 +289,51 @@ impl Store {
 /// The PostgreSQL partition day of a row (migration 0040): the UTC day of the
 /// creation time carried in the metric id ("v1-<ms>-…", also web-vitals'
 /// format) when it lies within 48 h before to 24 h after `received_at`, else
-/// the receive day. Stable across re-sends, so upserts find their row. Must
+/// the receive day. Stable across re-sends within 48 h, so upserts find their
+/// row; later re-sends are `PartitionDay::Late` and take the slow path. Must
 /// equal SQL `strray_metric_day()` (tests/api/partitions.rs checks); computed
 /// here because the SQL function costs ~4 µs a row on the ingest path.
 pub fn partition_day(metric_id: &str, received_at: DateTime<Utc>) -> NaiveDate {
+    classify_day(metric_id, received_at).day()
+}
+
+/// Where a row's partition day comes from (see `partition_day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionDay {
+    /// The id's creation day: the same for every send within the window.
+    Created(NaiveDate),
+    /// Created more than 48 h before this receipt: its first send may sit in
+    /// the creation day's partition, so the writer looks for it across
+    /// partitions before storing it in the receive day.
+    Late(NaiveDate),
+    /// No plausible creation time (or one from the future): the receive day.
+    Received(NaiveDate),
+}
+
+impl PartitionDay {
+    pub fn day(self) -> NaiveDate {
+        match self {
+            PartitionDay::Created(d) | PartitionDay::Late(d) | PartitionDay::Received(d) => d,
+        }
+    }
+}
+
+pub fn classify_day(metric_id: &str, received_at: DateTime<Utc>) -> PartitionDay {
     let created = metric_id
         .split('-')
         .nth(1)
         .filter(|t| (1..=15).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|t| t.parse::<i64>().ok())
         .and_then(DateTime::<Utc>::from_timestamp_millis);
+    let received_day = received_at.date_naive();
     match created {
-        Some(c)
-            if c >= received_at - chrono::Duration::hours(48)
-                && c <= received_at + chrono::Duration::hours(24) =>
-        {
-            c.date_naive()
+        Some(c) if c < received_at - chrono::Duration::hours(48) => {
+            PartitionDay::Late(received_day)
         }
-        _ => received_at.date_naive(),
+        Some(c) if c <= received_at + chrono::Duration::hours(24) => {
+            PartitionDay::Created(c.date_naive())
+        }
+        _ => PartitionDay::Received(received_day),
     }
 }
 

@@ -1,55 +1,122 @@
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
 use sqlx::Row;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgArguments, PgPool, Postgres};
+use sqlx::query::Query;
 
-use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
+use super::{MetricRow, PartitionDay, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
 
-/// One multi-row statement per batch: arrays bound once, unnested server-side.
-pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
-    // Columns borrow from the rows: a batch is not copied again to be bound.
-    fn col<'a, T>(rows: &'a [MetricRow], f: impl Fn(&'a MetricRow) -> T) -> Vec<T> {
-        rows.iter().map(f).collect()
-    }
-    sqlx::query(
-        "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating, \
-            navigation_type, url, path, route, sample_rate, release, connection, form_factor, \
-            browser, engine, country, attribution, seq, received_at, day)
-         SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra, dy
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
-                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
-                     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
-                     $19::text[], $20::int4[], $21::timestamptz[], $22::date[])
-              AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra, dy)
-         ON CONFLICT (site, page_view_id, metric_id, day) DO UPDATE SET
-            value = EXCLUDED.value, delta = EXCLUDED.delta, rating = EXCLUDED.rating,
-            attribution = EXCLUDED.attribution, seq = EXCLUDED.seq,
-            received_at = EXCLUDED.received_at, url = EXCLUDED.url
-         WHERE metric.seq < EXCLUDED.seq",
+/// The batch as one row set: arrays bound once, unnested server-side.
+const BATCH_ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], \
+        $6::float8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], \
+        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], \
+        $20::int4[], $21::timestamptz[], $22::date[]) \
+    AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra, dy)";
+
+const INSERT_ROWS: &str = "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, \
+        rating, navigation_type, url, path, route, sample_rate, release, connection, form_factor, \
+        browser, engine, country, attribution, seq, received_at, day)
+    SELECT s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a::jsonb, sq, ra, dy";
+
+const ON_CONFLICT: &str = "ON CONFLICT (site, page_view_id, metric_id, day) DO UPDATE SET
+        value = EXCLUDED.value, delta = EXCLUDED.delta, rating = EXCLUDED.rating,
+        attribution = EXCLUDED.attribution, seq = EXCLUDED.seq,
+        received_at = EXCLUDED.received_at, url = EXCLUDED.url
+    WHERE metric.seq < EXCLUDED.seq";
+
+/// The hot path: an upsert into the partition of the row's creation day.
+static UPSERT: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_ROWS} FROM {BATCH_ROWS} {ON_CONFLICT}"));
+
+/// Re-sends more than 48 h after creation (a tab left open for days): the first
+/// send may be in the creation day's partition, which the receive day does not
+/// name, so the row is looked up by its key in every partition (one index probe
+/// each) and updated there; only metrics stored nowhere are inserted. The
+/// update keeps `received_at`, so the row stays within its day's query window.
+static UPSERT_LATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH t AS (SELECT * FROM {BATCH_ROWS}),
+         updated AS (
+            UPDATE metric m SET value = t.v, delta = t.d, rating = t.r,
+                attribution = t.a::jsonb, seq = t.sq, url = t.u
+            FROM t
+            WHERE m.site = t.s AND m.page_view_id = t.pv AND m.metric_id = t.mid AND m.seq < t.sq)
+         {INSERT_ROWS} FROM t
+         WHERE NOT EXISTS (SELECT 1 FROM metric m
+                           WHERE m.site = t.s AND m.page_view_id = t.pv AND m.metric_id = t.mid)
+         {ON_CONFLICT}"
     )
-    .bind(col(rows, |r| r.site.as_str()))
-    .bind(col(rows, |r| r.page_view_id.as_str()))
-    .bind(col(rows, |r| r.metric_id.as_str()))
-    .bind(col(rows, |r| r.name.as_str()))
-    .bind(col(rows, |r| r.value))
-    .bind(col(rows, |r| r.delta))
-    .bind(col(rows, |r| r.rating.as_str()))
-    .bind(col(rows, |r| r.navigation_type.as_str()))
-    .bind(col(rows, |r| r.url.as_str()))
-    .bind(col(rows, |r| r.path.as_str()))
-    .bind(col(rows, |r| r.route.as_str()))
-    .bind(col(rows, |r| r.sample_rate))
-    .bind(col(rows, |r| r.release.as_deref()))
-    .bind(col(rows, |r| r.connection.as_deref()))
-    .bind(col(rows, |r| r.form_factor.as_str()))
-    .bind(col(rows, |r| r.browser.as_str()))
-    .bind(col(rows, |r| r.engine.as_str()))
-    .bind(col(rows, |r| r.country.as_deref()))
-    .bind(col(rows, |r| r.attribution.as_deref()))
-    .bind(col(rows, |r| r.seq))
-    .bind(col(rows, |r| r.received_at))
-    .bind(col(rows, |r| super::partition_day(&r.metric_id, r.received_at)))
-    .execute(pool)
-    .await?;
-    Ok(())
+});
+
+/// One multi-row statement per batch (two, in one transaction, when it holds
+/// late re-sends).
+pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
+    let days: Vec<PartitionDay> = rows
+        .iter()
+        .map(|r| super::classify_day(&r.metric_id, r.received_at))
+        .collect();
+    if !days.iter().any(|d| matches!(d, PartitionDay::Late(_))) {
+        let all: Vec<(&MetricRow, NaiveDate)> =
+            rows.iter().zip(days.iter().map(|d| d.day())).collect();
+        return bind_rows(sqlx::query(UPSERT.as_str()), &all)
+            .execute(pool)
+            .await
+            .map(drop);
+    }
+    let (mut late, mut fresh) = (Vec::new(), Vec::new());
+    for (r, d) in rows.iter().zip(days) {
+        match d {
+            PartitionDay::Late(day) => late.push((r, day)),
+            _ => fresh.push((r, d.day())),
+        }
+    }
+    let mut tx = pool.begin().await?;
+    if !fresh.is_empty() {
+        bind_rows(sqlx::query(UPSERT.as_str()), &fresh)
+            .execute(&mut *tx)
+            .await?;
+    }
+    bind_rows(sqlx::query(UPSERT_LATE.as_str()), &late)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Binds the batch's columns; they borrow from the rows, so a batch is not
+/// copied again to be bound.
+fn bind_rows<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    rows: &'q [(&'q MetricRow, NaiveDate)],
+) -> Query<'q, Postgres, PgArguments> {
+    fn col<'a, T>(
+        rows: &'a [(&'a MetricRow, NaiveDate)],
+        f: impl Fn(&'a MetricRow) -> T,
+    ) -> Vec<T> {
+        rows.iter().map(|(r, _)| f(r)).collect()
+    }
+    q.bind(col(rows, |r| r.site.as_str()))
+        .bind(col(rows, |r| r.page_view_id.as_str()))
+        .bind(col(rows, |r| r.metric_id.as_str()))
+        .bind(col(rows, |r| r.name.as_str()))
+        .bind(col(rows, |r| r.value))
+        .bind(col(rows, |r| r.delta))
+        .bind(col(rows, |r| r.rating.as_str()))
+        .bind(col(rows, |r| r.navigation_type.as_str()))
+        .bind(col(rows, |r| r.url.as_str()))
+        .bind(col(rows, |r| r.path.as_str()))
+        .bind(col(rows, |r| r.route.as_str()))
+        .bind(col(rows, |r| r.sample_rate))
+        .bind(col(rows, |r| r.release.as_deref()))
+        .bind(col(rows, |r| r.connection.as_deref()))
+        .bind(col(rows, |r| r.form_factor.as_str()))
+        .bind(col(rows, |r| r.browser.as_str()))
+        .bind(col(rows, |r| r.engine.as_str()))
+        .bind(col(rows, |r| r.country.as_deref()))
+        .bind(col(rows, |r| r.attribution.as_deref()))
+        .bind(col(rows, |r| r.seq))
+        .bind(col(rows, |r| r.received_at))
+        .bind(rows.iter().map(|(_, d)| *d).collect::<Vec<_>>())
 }
 
 pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
