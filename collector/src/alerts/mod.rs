@@ -99,22 +99,34 @@ type Key = (String, String, String);
 pub struct AlertEngine {
     store: Store,
     cfg: AlertConfig,
-    client: reqwest::Client,
+    /// Built at the first delivery: a TLS client loads the system's root
+    /// certificates (~5 MB resident), which a collector without webhooks, or
+    /// without a firing alert yet, never needs.
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl AlertEngine {
     pub fn new(store: Store, cfg: AlertConfig) -> AlertEngine {
-        let mut builder = reqwest::Client::builder();
-        for root in &cfg.webhooks.extra_roots {
-            builder = builder.add_root_certificate(root.clone());
+        AlertEngine {
+            store,
+            cfg,
+            client: std::sync::OnceLock::new(),
         }
-        // Building only fails if the TLS backend cannot initialise; then
-        // deliveries report their errors per receiver instead.
-        let client = builder.build().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "webhook client with extra roots failed; using defaults");
-            reqwest::Client::new()
-        });
-        AlertEngine { store, cfg, client }
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            let mut builder = reqwest::Client::builder();
+            for root in &self.cfg.webhooks.extra_roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            // Building only fails if the TLS backend cannot initialise; then
+            // deliveries report their errors per receiver instead.
+            builder.build().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "webhook client with extra roots failed; using defaults");
+                reqwest::Client::new()
+            })
+        })
     }
 
     /// One evaluation of every site at `now`: the scheduler calls this on its
@@ -204,7 +216,7 @@ impl AlertEngine {
                     "percentile": t.percentile, "samples": t.samples,
                     "interval": t.interval, "message": message, "at": now,
                 });
-                let deliveries = deliver::deliver(&self.client, &self.cfg.webhooks, &body).await;
+                let deliveries = deliver::deliver(self.client(), &self.cfg.webhooks, &body).await;
                 let rec = AlertRecord {
                     site: site.clone(),
                     path,

@@ -297,6 +297,10 @@ pub fn partition_day(metric_id: &str, received_at: DateTime<Utc>) -> NaiveDate {
     classify_day(metric_id, received_at).day()
 }
 
+/// How old a metric id's creation time may be and still count as one (the
+/// dashboard's longest window): ids like "v1-1-1" are names, not timestamps.
+const LATE_MAX_DAYS: i64 = 400;
+
 /// Where a row's partition day comes from (see `partition_day`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartitionDay {
@@ -306,7 +310,8 @@ pub enum PartitionDay {
     /// the creation day's partition, so the writer looks for it across
     /// partitions before storing it in the receive day.
     Late(NaiveDate),
-    /// No plausible creation time (or one from the future): the receive day.
+    /// No plausible creation time (none, > 24 h ahead, or > 400 days old):
+    /// the receive day.
     Received(NaiveDate),
 }
 
@@ -326,12 +331,14 @@ pub fn classify_day(metric_id: &str, received_at: DateTime<Utc>) -> PartitionDay
         .and_then(|t| t.parse::<i64>().ok())
         .and_then(DateTime::<Utc>::from_timestamp_millis);
     let received_day = received_at.date_naive();
+    let window_start = received_at - chrono::Duration::hours(48);
     match created {
-        Some(c) if c < received_at - chrono::Duration::hours(48) => {
-            PartitionDay::Late(received_day)
-        }
-        Some(c) if c <= received_at + chrono::Duration::hours(24) => {
+        Some(c) if c >= window_start && c <= received_at + chrono::Duration::hours(24) => {
             PartitionDay::Created(c.date_naive())
+        }
+        // Older than any partition the dashboard can ask for: not a creation time.
+        Some(c) if c < window_start && c >= received_at - chrono::Duration::days(LATE_MAX_DAYS) => {
+            PartitionDay::Late(received_day)
         }
         _ => PartitionDay::Received(received_day),
     }
@@ -426,6 +433,39 @@ fn like_prefix(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plausible_creation_times_are_late() {
+        let now = DateTime::from_timestamp_millis(1_780_000_000_000).unwrap();
+        let id = |t: DateTime<Utc>| format!("v1-{}-1", t.timestamp_millis());
+        let today = now.date_naive();
+        let h = chrono::Duration::hours;
+        assert_eq!(
+            classify_day(&id(now - h(47)), now),
+            PartitionDay::Created((now - h(47)).date_naive())
+        );
+        assert_eq!(
+            classify_day(&id(now - h(49)), now),
+            PartitionDay::Late(today)
+        );
+        assert_eq!(
+            classify_day(&id(now - chrono::Duration::days(399)), now),
+            PartitionDay::Late(today)
+        );
+        // Names rather than times ("v1-1-1"), far past and far future.
+        for odd in [
+            "v1-1-1".to_string(),
+            id(now - chrono::Duration::days(401)),
+            id(now + h(25)),
+            "x".into(),
+        ] {
+            assert_eq!(
+                classify_day(&odd, now),
+                PartitionDay::Received(today),
+                "{odd}"
+            );
+        }
+    }
 
     fn row(pv: &str, metric_id: &str, seq: i32, value: f64) -> MetricRow {
         MetricRow {
