@@ -94,7 +94,8 @@ impl AlertConfig {
     }
 }
 
-type Key = (String, String, String);
+/// (path, metric) of one site's alert state; the map is per site.
+type Key = (String, String);
 
 pub struct AlertEngine {
     store: Store,
@@ -165,13 +166,13 @@ impl AlertEngine {
                     tracing::warn!(%site, %path, %metric, error = %e, "unreadable alert state; starting afresh");
                     KeyState::default()
                 });
-                states.insert((site.clone(), path, metric), st);
+                states.insert((path, metric), st);
             }
             let mut transitions = Vec::new();
             let mut changed = Vec::new();
             for e in &report.entries {
                 for t in &e.timings {
-                    let key = (site.clone(), e.path.clone(), t.metric.clone());
+                    let key = (e.path.clone(), t.metric.clone());
                     let st = states.entry(key).or_default();
                     let before = st.clone();
                     if let Some(tr) = st.step(&self.cfg.policy, t.severity, now) {

@@ -119,33 +119,47 @@ fn bind_rows<'q>(
         .bind(rows.iter().map(|(_, d)| *d).collect::<Vec<_>>())
 }
 
-pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT value, 1.0 / sample_rate AS weight FROM metric
+/// The rows behind `samples` and `path_samples`: one filter, two column lists.
+const SAMPLE_FILTER: &str = "FROM metric
          WHERE site = $1 AND name = $2
            AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
            AND ($4::timestamptz IS NULL OR received_at >= $4)
            AND ($5::timestamptz IS NULL OR received_at < $5)
            AND day >= COALESCE(($4::timestamptz AT TIME ZONE 'UTC')::date - 2, '-infinity')
            AND day <= COALESCE(($5::timestamptz AT TIME ZONE 'UTC')::date + 1, 'infinity')
-           AND ($6::text IS NULL OR release = $6)",
-    )
-    .bind(q.site)
-    .bind(q.metric)
-    .bind(q.path_prefix.map(like_prefix))
-    .bind(q.since)
-    .bind(q.until)
-    .bind(q.release)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Sample {
-                value: r.try_get("value")?,
-                weight: r.try_get("weight")?,
-            })
-        })
-        .collect()
+           AND ($6::text IS NULL OR release = $6)";
+
+static SAMPLES: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+static PATH_SAMPLES: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT path, value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+
+async fn sample_rows(
+    pool: &PgPool,
+    sql: &'static str,
+    q: &SampleQuery<'_>,
+) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+    sqlx::query(sql)
+        .bind(q.site)
+        .bind(q.metric)
+        .bind(q.path_prefix.map(like_prefix))
+        .bind(q.since)
+        .bind(q.until)
+        .bind(q.release)
+        .fetch_all(pool)
+        .await
+}
+
+fn sample_of(r: &sqlx::postgres::PgRow) -> Result<Sample, sqlx::Error> {
+    Ok(Sample {
+        value: r.try_get("value")?,
+        weight: r.try_get("weight")?,
+    })
+}
+
+pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
+    let rows = sample_rows(pool, SAMPLES.as_str(), q).await?;
+    rows.iter().map(sample_of).collect()
 }
 
 pub async fn recent_metrics(
@@ -184,32 +198,12 @@ pub async fn path_samples(
     pool: &PgPool,
     q: &SampleQuery<'_>,
 ) -> Result<Vec<PathSample>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT path, value, 1.0 / sample_rate AS weight FROM metric
-         WHERE site = $1 AND name = $2
-           AND ($3::text IS NULL OR path LIKE $3 ESCAPE '\\')
-           AND ($4::timestamptz IS NULL OR received_at >= $4)
-           AND ($5::timestamptz IS NULL OR received_at < $5)
-           AND day >= COALESCE(($4::timestamptz AT TIME ZONE 'UTC')::date - 2, '-infinity')
-           AND day <= COALESCE(($5::timestamptz AT TIME ZONE 'UTC')::date + 1, 'infinity')
-           AND ($6::text IS NULL OR release = $6)",
-    )
-    .bind(q.site)
-    .bind(q.metric)
-    .bind(q.path_prefix.map(like_prefix))
-    .bind(q.since)
-    .bind(q.until)
-    .bind(q.release)
-    .fetch_all(pool)
-    .await?;
+    let rows = sample_rows(pool, PATH_SAMPLES.as_str(), q).await?;
     rows.iter()
         .map(|r| {
             Ok(PathSample {
                 path: r.try_get("path")?,
-                sample: Sample {
-                    value: r.try_get("value")?,
-                    weight: r.try_get("weight")?,
-                },
+                sample: sample_of(r)?,
             })
         })
         .collect()
