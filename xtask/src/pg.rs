@@ -59,7 +59,18 @@ impl TempPostgres {
         }
     }
 
+    /// A throwaway cluster for tests: durability off, for speed.
     pub fn start() -> Result<TempPostgres> {
+        Self::start_with(false)
+    }
+
+    /// A throwaway cluster with PostgreSQL's durable defaults (fsync, synchronous
+    /// commit, full-page writes), for benchmarks that claim durability.
+    pub fn start_durable() -> Result<TempPostgres> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<TempPostgres> {
         let bin = bin_dir()?;
         let as_postgres = is_root();
         let base = std::env::temp_dir().join(format!("strray-pg-{}", std::process::id()));
@@ -97,8 +108,13 @@ impl TempPostgres {
                 .arg("-o")
                 // Durability is irrelevant for a throwaway test cluster; speed is not.
                 .arg(format!(
-                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-                    base.display()
+                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{}",
+                    base.display(),
+                    if durable {
+                        ""
+                    } else {
+                        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                    }
                 ))
                 .args(["-w", "start"])
                 .stdout(std::process::Stdio::null()),
