@@ -1,10 +1,9 @@
 //! The agent's state machine: observers and listeners feed one `Agent`, which
 //! owns every metric of the current page view and flushes changed ones.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{OnceCell, RefCell};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use js_sys::Array;
@@ -20,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::dom::selector;
 use crate::sys::{
-    call, date_now, entries_by_type, func, g, get, global, is_hidden, is_prerendering, is_true,
+    bind, call, date_now, entries_by_type, g, get, global, is_hidden, is_prerendering, is_true,
     items, listen, now, num, num0, object, random, set, str_is, string, timeout_fn,
 };
 
@@ -123,6 +122,23 @@ enum Kind {
 }
 
 impl Kind {
+    /// Indexed by `Kind as u8` (the argument of an `Entries` callback).
+    const ALL: [Kind; 9] = [
+        Kind::Paint,
+        Kind::Lcp,
+        Kind::Shift,
+        Kind::FirstInput,
+        Kind::Event,
+        Kind::LongTask,
+        Kind::Resource,
+        Kind::SoftNav,
+        Kind::Icp,
+    ];
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+
     fn entry_type(self) -> &'static str {
         match self {
             Kind::Paint => "paint",
@@ -141,14 +157,14 @@ impl Kind {
 /// The one agent of the document, set by `start`. A static instead of an
 /// `Rc` held by every callback: the callbacks capture nothing (a zero-sized
 /// [`St`] handle), which saves their reference counting and drop glue.
-struct Global(RefCell<Option<Agent>>);
+struct Global<T>(T);
 
 // SAFETY: wasm32-unknown-unknown (built without the atomics feature) runs this
 // module on a single thread, so the static is never shared across threads.
 #[allow(unsafe_code)]
-unsafe impl Sync for Global {}
+unsafe impl<T> Sync for Global<T> {}
 
-static AGENT: Global = Global(RefCell::new(None));
+static AGENT: Global<RefCell<Option<Agent>>> = Global(RefCell::new(None));
 
 /// Handle to the agent in [`AGENT`], kept in every callback.
 #[derive(Clone, Copy)]
@@ -197,6 +213,7 @@ pub fn start(config: &JsValue) {
             return;
         }
     }
+    let _ = CB.0.set(get(config, "cb"));
     let cfg = Config {
         site,
         endpoint,
@@ -232,7 +249,7 @@ pub fn start(config: &JsValue) {
         tti_done: false,
         inflight: get(config, "inflight"),
         observers: Vec::new(),
-        noop: cb(Cb::Noop),
+        noop: cb(Cb::Noop, 0.0),
         tti_cb: JsValue::UNDEFINED,
     };
     let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
@@ -257,14 +274,14 @@ pub fn start(config: &JsValue) {
         ("pointerup", Cb::FidPoly),
         ("pointercancel", Cb::FidPoly),
     ] {
-        listen(&w, ty, &cb(c), true);
+        listen(&w, ty, &cb(c, 0.0), true);
     }
 
     if is_prerendering() {
         listen(
             &g("document"),
             "prerenderingchange",
-            &cb(Cb::Prerender),
+            &cb(Cb::Prerender, 0.0),
             true,
         );
     } else {
@@ -272,9 +289,9 @@ pub fn start(config: &JsValue) {
     }
 }
 
-/// What a JS callback does. Every callback of the agent is this one closure
-/// type over a `Cb` (each distinct closure type costs its own vtable, call
-/// shims and drop glue in the wasm).
+/// What a JS callback does, with its number argument `x`. Every callback of
+/// the agent is the exported `cb` bound to a `Cb` and `x`: no wasm-bindgen
+/// closures (their vtables, shims, table entries and JS glue cost ~0.4 KB).
 #[derive(Clone, Copy)]
 enum Cb {
     Visibility,
@@ -288,13 +305,34 @@ enum Cb {
     /// `load`: TTFB and the TTI search one task later, once.
     Load,
     Loaded,
-    Entries(Kind),
+    /// Observer entries of the `Kind` numbered `x`.
+    Entries,
     Tti,
     Noop,
-    /// bfcache restore at this time stamp: first and second animation frame.
-    RestoreRaf(f64),
-    RestoreFrame(f64),
+    /// bfcache restore at time stamp `x`: first and second animation frame.
+    RestoreRaf,
+    RestoreFrame,
     RestoreHidden,
+}
+
+impl Cb {
+    /// Indexed by the code the JS callback passes back (`Cb as u32`).
+    const ALL: [Cb; 14] = [
+        Cb::Visibility,
+        Cb::PageHide,
+        Cb::PageShow,
+        Cb::LcpInput,
+        Cb::FidPoly,
+        Cb::Prerender,
+        Cb::Load,
+        Cb::Loaded,
+        Cb::Entries,
+        Cb::Tti,
+        Cb::Noop,
+        Cb::RestoreRaf,
+        Cb::RestoreFrame,
+        Cb::RestoreHidden,
+    ];
 }
 
 /// Set once activation setup ran from `prerenderingchange`, and once the
@@ -302,12 +340,23 @@ enum Cb {
 static ACTIVATED: AtomicBool = AtomicBool::new(false);
 static LOADED: AtomicBool = AtomicBool::new(false);
 
-/// A JS function running `c`.
-fn cb(c: Cb) -> JsValue {
-    func(Box::new(move |e| run(c, &e)))
+/// The exported `cb` (from `config.cb`), set by `start`.
+static CB: Global<OnceCell<JsValue>> = Global(OnceCell::new());
+
+/// A JS function running `c` with `x` and its first argument.
+fn cb(c: Cb, x: f64) -> JsValue {
+    CB.0.get()
+        .map_or(JsValue::UNDEFINED, |f| bind(f, c as u32, x))
 }
 
-fn run(c: Cb, e: &JsValue) {
+/// Entry point of every JS callback (`lib.rs` exports it as `cb`).
+pub fn callback(code: u32, x: f64, e: &JsValue) {
+    if let Some(&c) = Cb::ALL.get(code as usize) {
+        run(c, x, e);
+    }
+}
+
+fn run(c: Cb, x: f64, e: &JsValue) {
     let st = St;
     match c {
         Cb::Visibility => {
@@ -332,7 +381,7 @@ fn run(c: Cb, e: &JsValue) {
             if is_true(e, "isTrusted") {
                 with(&st, |a| {
                     if !a.lcp_final {
-                        a.drain(|k| matches!(k, Kind::Lcp | Kind::Icp));
+                        a.drain(Kind::Lcp.bit() | Kind::Icp.bit());
                         a.finalize_lcp();
                     }
                 });
@@ -346,22 +395,26 @@ fn run(c: Cb, e: &JsValue) {
         }
         Cb::Load => {
             if !LOADED.swap(true, Ordering::Relaxed) {
-                timeout_fn(0.0, &cb(Cb::Loaded));
+                timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
             }
         }
         Cb::Loaded => with(&st, Agent::on_loaded),
-        Cb::Entries(kind) => on_entries(&st, kind, e),
+        Cb::Entries => {
+            if let Some(&kind) = Kind::ALL.get(x as usize) {
+                on_entries(&st, kind, e);
+            }
+        }
         Cb::Tti => with(&st, Agent::check_tti),
         Cb::Noop => {}
-        Cb::RestoreRaf(ts) => {
+        Cb::RestoreRaf => {
             call(
                 &global(),
                 "requestAnimationFrame",
-                &[&cb(Cb::RestoreFrame(ts))],
+                &[&cb(Cb::RestoreFrame, x)],
             );
         }
-        Cb::RestoreFrame(ts) => {
-            let v = (now() - ts).max(0.0);
+        Cb::RestoreFrame => {
+            let v = (now() - x).max(0.0);
             with(&st, |a| {
                 for m in [MetricName::Fcp, MetricName::Lcp] {
                     let s = slot_mut(a, m);
@@ -415,9 +468,9 @@ fn activated() {
     });
     // TTFB (and the TTI search) start one task after `load`.
     if str_is(&g("document"), "readyState", "complete") {
-        timeout_fn(0.0, &cb(Cb::Loaded));
+        timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
     } else {
-        listen(&global(), "load", &cb(Cb::Load), true);
+        listen(&global(), "load", &cb(Cb::Load, 0.0), true);
     }
 }
 
@@ -490,11 +543,11 @@ fn restore(st: &St, ts: f64) {
     });
     let w = global();
     if get(&w, "requestAnimationFrame").is_function() {
-        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf(ts))]);
+        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf, ts)]);
     } else {
-        timeout_fn(32.0, &cb(Cb::RestoreFrame(ts)));
+        timeout_fn(32.0, &cb(Cb::RestoreFrame, ts));
     }
-    timeout_fn(0.0, &cb(Cb::RestoreHidden));
+    timeout_fn(0.0, &cb(Cb::RestoreHidden, 0.0));
 }
 
 /// Next TTI check.
@@ -502,7 +555,7 @@ impl Agent {
     /// Arms the next TTI check.
     fn schedule_tti(&mut self, ms: f64) {
         if self.tti_cb.is_undefined() {
-            self.tti_cb = cb(Cb::Tti);
+            self.tti_cb = cb(Cb::Tti, 0.0);
         }
         timeout_fn(ms, &self.tti_cb);
     }
@@ -513,7 +566,7 @@ impl Agent {
         if !supported(ty) || self.observers.iter().any(|(k, _)| *k == kind) {
             return;
         }
-        let cb = cb(Cb::Entries(kind));
+        let cb = cb(Cb::Entries, f64::from(kind as u8));
         let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
             return;
         };
@@ -534,14 +587,15 @@ impl Agent {
         self.observers.push((kind, obs));
     }
 
-    /// Processes pending entries (`takeRecords()`) of the observers `keep`
-    /// selects, one observer at a time and in creation order: the soft-navigation
+    /// Processes pending entries (`takeRecords()`) of the observers whose
+    /// `Kind::bit` is in `keep` (a mask, not a `fn`: an indirect call keeps
+    /// the function table alive), one observer at a time and in creation order: the soft-navigation
     /// observer comes first, so what the others still hold is taken (for the
     /// previous navigation) when a pending soft navigation is handled.
-    fn drain(&mut self, keep: fn(Kind) -> bool) {
+    fn drain(&mut self, keep: u16) {
         let mut i = 0;
         while let Some((kind, obs)) = self.observers.get(i).cloned() {
-            if keep(kind) {
+            if keep & kind.bit() != 0 {
                 let entries = items(&call(&obs, "takeRecords", &[]));
                 self.handle(kind, &entries);
             }
@@ -927,7 +981,7 @@ impl Agent {
     /// entry's `startTime` and attributed to its URL.
     fn on_soft_nav(&mut self, e: &JsValue, start: f64) {
         // Entries delivered before this one belong to the previous navigation.
-        self.drain(|k| k != Kind::SoftNav);
+        self.drain(!Kind::SoftNav.bit());
         self.set_ttfb();
         self.end_navigation();
         // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
@@ -979,7 +1033,7 @@ impl Agent {
             self.schedule_tti(1000.0);
             return;
         }
-        self.drain(|_| true);
+        self.drain(!0);
         let nav = nav_entry();
         let mut completed = self.requests.clone();
         let nav_end = num0(&nav, "responseEnd");
@@ -1018,7 +1072,7 @@ impl Agent {
 
     /// Page hidden or unloading: finalise and send everything reportable.
     fn final_flush(&mut self) {
-        self.drain(|_| true);
+        self.drain(!0);
         self.end_navigation();
     }
 

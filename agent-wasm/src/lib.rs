@@ -33,6 +33,14 @@ pub fn start(config: JsValue) {
     agent::start(&config);
 }
 
+/// Every JS callback of the agent: the loader passes this function to
+/// [`start`] as `config.cb`, and the agent binds it to a callback `code` and
+/// number `x` (`e` is the event, entry list or frame time). Not for pages.
+#[wasm_bindgen(js_name = cb)]
+pub fn callback(code: u32, x: f64, e: JsValue) {
+    agent::callback(code, x, &e);
+}
+
 /// Panics never happen on page data (nothing indexes or unwraps it); should one
 /// happen anyway, trap without pulling in `core::fmt` (the loader's `try`
 /// around `start` and the browser's callback isolation contain the trap).

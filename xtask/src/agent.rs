@@ -389,6 +389,8 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
     wasm_bindgen(new URL("{wasm_name}", src))
       .then(function () {{
         try {{
+          // Every callback of the agent is this export, bound to its arguments.
+          config.cb = wasm_bindgen.cb;
           wasm_bindgen.start(config);
         }} catch (e) {{}}
       }})
@@ -431,7 +433,41 @@ fn rename_in_glue(glue: &str, mapping: &str, module: &str) -> Result<String> {
     if n == 0 {
         bail!("wasm-opt printed no import/export mapping");
     }
-    Ok(out)
+    Ok(drop_dead_imports(&out))
+}
+
+/// The glue without the import functions wasm-opt removed from the module:
+/// they kept their long bindgen names (`__wbg_…`, `__wbindgen_…`) because no
+/// mapping line renamed them. In the import object each entry starts with a
+/// key at 12 spaces and runs to the next key or the object's end.
+fn drop_dead_imports(glue: &str) -> String {
+    const KEY: &str = "\n            ";
+    let Some(start) = glue.find("const import0 = {") else {
+        return glue.to_owned();
+    };
+    let Some(len) = glue[start..].find("\n        };") else {
+        return glue.to_owned();
+    };
+    let object = &glue[start..start + len];
+    let mut kept = String::with_capacity(object.len());
+    let mut dead = false;
+    for (n, part) in object.split(KEY).enumerate() {
+        let starts_key = part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        if n > 0 && starts_key {
+            dead = part.starts_with("__w") && part.contains(": function(");
+        }
+        if !dead {
+            if n > 0 {
+                kept.push_str(KEY);
+            }
+            kept.push_str(part);
+        }
+    }
+    let mut out = String::with_capacity(glue.len());
+    out.push_str(&glue[..start]);
+    out.push_str(&kept);
+    out.push_str(&glue[start + len..]);
+    out
 }
 
 /// `s` with every `old` that is not part of a longer identifier replaced by `new`.
@@ -558,7 +594,7 @@ export function init(options) {{
       softNavs: !!o.softNavs
     }};
     return wasm_bindgen({{ module_or_path: o.wasmUrl || new URL("./agent_bg.wasm", import.meta.url) }})
-      .then(function () {{ wasm_bindgen.start(config); return true; }})
+      .then(function () {{ config.cb = wasm_bindgen.cb; wasm_bindgen.start(config); return true; }})
       .catch(function () {{ return false; }});
   }} catch (e) {{
     return Promise.resolve(false);
