@@ -525,7 +525,7 @@ fn supported(ty: &str) -> bool {
     let types = get(&g("PerformanceObserver"), "supportedEntryTypes");
     types
         .dyn_ref::<Array>()
-        .is_some_and(|a| a.includes(&JsValue::from_str(ty), 0))
+        .is_some_and(|a| call(a, "includes", &[&JsValue::from_str(ty)]).as_bool() == Some(true))
 }
 
 fn on_entries(st: &St, kind: Kind, list: &JsValue) {
@@ -570,7 +570,10 @@ impl Agent {
         let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
             return;
         };
-        let Ok(obs) = js_sys::Reflect::construct(&ctor, &Array::of1(&cb)) else {
+        // `new Array` + `push` rather than `Array.of`: those imports exist already.
+        let args = Array::new();
+        args.push(&cb);
+        let Ok(obs) = js_sys::Reflect::construct(&ctor, &args) else {
             return;
         };
         let init = object();
