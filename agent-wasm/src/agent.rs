@@ -1038,16 +1038,21 @@ impl Agent {
         }
         self.drain(!0);
         let nav = nav_entry();
-        let mut completed = self.requests.clone();
+        // The navigation request counts as completed: appended for this call
+        // only (no copy of the list).
         let nav_end = num0(&nav, "responseEnd");
-        if nav_end > 0.0 {
-            completed.push((0.0, nav_end));
+        let with_nav = nav_end > 0.0;
+        if with_nav {
+            self.requests.push((0.0, nav_end));
         }
         let inflight: Vec<f64> = items(&self.inflight)
             .iter()
             .filter_map(JsValue::as_f64)
             .collect();
-        let busy = tti::last_known_network_busy(&inflight, &completed, t_now);
+        let busy = tti::last_known_network_busy(&inflight, &self.requests, t_now);
+        if with_nav {
+            self.requests.pop();
+        }
         // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
         let min_value = self.fcp.max(num0(&nav, "domContentLoadedEventEnd"));
         match tti::decide(self.fcp, min_value, busy, t_now, &self.long_tasks) {
