@@ -477,8 +477,8 @@ fn activated() {
 /// The first navigation entry, if it is valid (metrics-spec §1.5), else `undefined`.
 fn nav_entry() -> JsValue {
     let nav = entries_by_type("navigation")
-        .into_iter()
-        .next()
+        .first()
+        .cloned()
         .unwrap_or(JsValue::UNDEFINED);
     let rs = num(&nav, "responseStart");
     if rs > 0.0 && rs < now() {
@@ -508,9 +508,9 @@ fn navigation_type(nav: &JsValue) -> &'static str {
 
 /// metrics-spec §1.6: a `visibility-state` entry, else "hidden now" → 0.
 fn initial_first_hidden(activation: f64) -> f64 {
-    for e in entries_by_type("visibility-state") {
-        let t = num(&e, "startTime");
-        if str_is(&e, "name", "hidden") && t >= activation {
+    for e in &entries_by_type("visibility-state") {
+        let t = num(e, "startTime");
+        if str_is(e, "name", "hidden") && t >= activation {
             return t;
         }
     }
@@ -736,15 +736,16 @@ impl Agent {
         };
         let (mut req_start, mut resp_end) = (ttfb, ttfb);
         let url = core::mem::take(&mut self.lcp_url);
-        if !url.is_empty()
-            && let Some(r) = entries_by_type("resource")
-                .into_iter()
-                .find(|r| str_is(r, "name", &url))
-        {
-            let rs = num0(&r, "requestStart");
-            let rs = if rs > 0.0 { rs } else { num0(&r, "startTime") };
+        let resources = if url.is_empty() {
+            Vec::new()
+        } else {
+            entries_by_type("resource")
+        };
+        if let Some(r) = resources.iter().find(|r| str_is(r, "name", &url)) {
+            let rs = num0(r, "requestStart");
+            let rs = if rs > 0.0 { rs } else { num0(r, "startTime") };
             req_start = ttfb.max(rs - base).min(value);
-            resp_end = value.min(req_start.max(num0(&r, "responseEnd") - base));
+            resp_end = value.min(req_start.max(num0(r, "responseEnd") - base));
         }
         let s = slot_mut(self, MetricName::Lcp);
         if !url.is_empty() {
