@@ -1046,10 +1046,12 @@ impl Agent {
         if with_nav {
             self.requests.push((0.0, nav_end));
         }
-        let inflight: Vec<f64> = items(&self.inflight)
-            .iter()
-            .filter_map(JsValue::as_f64)
-            .collect();
+        let mut inflight = Vec::new();
+        for t in &items(&self.inflight) {
+            if let Some(t) = t.as_f64() {
+                inflight.push(t);
+            }
+        }
         let busy = tti::last_known_network_busy(&inflight, &self.requests, t_now);
         if with_nav {
             self.requests.pop();
