@@ -768,13 +768,18 @@ impl Agent {
         let recent = is_true(e, "hadRecentInput");
         self.cls.add_to_window(start, num(e, "value"), recent, || {
             // First source whose node is an Element, else the first source.
-            let sources = items(&get(e, "sources"));
-            let node = sources
-                .iter()
-                .map(|s| get(s, "node"))
-                .find(|n| num(n, "nodeType") == 1.0)
-                .or_else(|| sources.first().map(|s| get(s, "node")))
-                .unwrap_or(JsValue::NULL);
+            // A loop: iterator adapters cost more wasm.
+            let mut node = JsValue::NULL;
+            for (i, s) in items(&get(e, "sources")).iter().enumerate() {
+                let n = get(s, "node");
+                if num(&n, "nodeType") == 1.0 {
+                    node = n;
+                    break;
+                }
+                if i == 0 {
+                    node = n;
+                }
+            }
             selector(&node)
         });
     }
