@@ -577,7 +577,28 @@ fn trim_glue(glue: &str) -> Result<String> {
         }
         out = out.replacen(dead, "", 1);
     }
-    Ok(out)
+    Ok(direct_reflect(&out))
+}
+
+/// `Reflect.*` imports pass the `Reflect` function itself to `handleError`
+/// (which runs `f.apply(this, arguments)`) instead of a wrapper forwarding
+/// the same arguments: the same call, ~0.1 KB less glue. Imports the module
+/// does not use are simply not found.
+fn direct_reflect(glue: &str) -> String {
+    let mut out = glue.to_owned();
+    for (name, args) in [
+        ("apply", "arg0, arg1, arg2"),
+        ("construct", "arg0, arg1"),
+        ("get", "arg0, arg1"),
+        ("has", "arg0, arg1"),
+        ("set", "arg0, arg1, arg2"),
+    ] {
+        let wrapper = format!(
+            "handleError(function ({args}) {{\n                const ret = Reflect.{name}({args});\n                return ret;\n            }}, arguments)"
+        );
+        out = out.replace(&wrapper, &format!("handleError(Reflect.{name}, arguments)"));
+    }
+    out
 }
 
 /// `target/agent-dist/npm/`: the same agent as an ES module package with
