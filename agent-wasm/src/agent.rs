@@ -261,7 +261,8 @@ pub fn start(config: &JsValue) {
 
     let w = global();
     // Page-lifetime listeners (window, capture, so they run before the page's own).
-    for (ty, c) in [
+    // A static table: an array literal here is built by code on the stack.
+    static LISTENERS: [(&str, Cb); 11] = [
         ("visibilitychange", Cb::Visibility),
         ("pagehide", Cb::PageHide),
         ("pageshow", Cb::PageShow),
@@ -273,7 +274,8 @@ pub fn start(config: &JsValue) {
         ("pointerdown", Cb::FidPoly),
         ("pointerup", Cb::FidPoly),
         ("pointercancel", Cb::FidPoly),
-    ] {
+    ];
+    for &(ty, c) in &LISTENERS {
         listen(&w, ty, &cb(c, 0.0), true);
     }
 
