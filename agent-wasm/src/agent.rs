@@ -1108,11 +1108,11 @@ impl Agent {
     /// Sends every ready metric whose value changed since it was last sent.
     fn flush(&mut self) {
         let mut reports = Vec::new();
-        for (m, s) in MetricName::ALL.into_iter().zip(self.slots.iter()) {
+        for (i, s) in self.slots.iter().enumerate() {
             if s.ready && s.value >= 0.0 && s.value != s.sent {
                 let prev = if s.sent.is_nan() { 0.0 } else { s.sent };
                 reports.push(MetricReport {
-                    name: m,
+                    name: MetricName::ALL[i],
                     id: &s.id,
                     value: s.value,
                     delta: s.value - prev,
