@@ -56,10 +56,11 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(initial: f64) -> Slot {
+    /// No value yet (< 0), a new id.
+    fn new() -> Slot {
         Slot {
             id: metric_id(date_now(), random()),
-            value: initial,
+            value: -1.0,
             sent: f64::NAN,
             ready: false,
             attr: Vec::new(),
@@ -230,7 +231,7 @@ pub fn start(config: &JsValue) {
         nav_url: None,
         soft_start: 0.0,
         soft_iid: 0.0,
-        slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
+        slots: core::array::from_fn(|_| Slot::new()),
         activation: 0.0,
         first_hidden: f64::INFINITY,
         fcp: f64::NAN,
@@ -968,7 +969,7 @@ impl Agent {
         self.page_view = page_view_id(random);
         self.seq = 0;
         self.nav_type = nav_type;
-        self.slots = [-1.0; 8].map(Slot::new);
+        self.slots = core::array::from_fn(|_| Slot::new());
         if ttfb_zero {
             let s = slot_mut(self, MetricName::Ttfb);
             s.value = 0.0;
