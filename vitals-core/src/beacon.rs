@@ -125,15 +125,16 @@ pub fn write_beacon(h: &BeaconHeader<'_>, metrics: &[MetricReport<'_>]) -> Optio
     w.string_field("navigation_type", h.navigation_type);
     w.number_field("sample_rate", h.sample_rate, 6);
     w.number_field("sent_at", h.sent_at, 0);
-    for (k, v) in [
-        ("release", h.release),
-        ("route", h.route),
-        ("connection", h.connection),
-    ] {
+    // Three calls rather than a loop over an array literal (built on the
+    // stack by code in wasm).
+    let mut optional = |k: &str, v: Option<&str>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             w.string_field(k, truncate_chars(v, MAX_FIELD_CHARS));
         }
-    }
+    };
+    optional("release", h.release);
+    optional("route", h.route);
+    optional("connection", h.connection);
     w.begin_array_field("metrics");
     let mut n = 0;
     for m in metrics {
