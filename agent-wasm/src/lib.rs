@@ -25,7 +25,8 @@ use wasm_bindgen::prelude::*;
 /// Starts the agent. `config` fields: `site` (string, required), `endpoint`
 /// (absolute URL, required), `sampleRate` (number in (0, 1], default 1),
 /// `release`, `route` (strings, optional), `respectPrivacy`, `softNavs` (bool,
-/// opt-in SPA soft navigations). Does
+/// opt-in SPA soft navigations), `cb` (the exported [`callback`], always set
+/// by the loader: every listener and observer is it, bound). Does
 /// nothing when a required field is missing, the page view is not sampled, or
 /// privacy signals are respected and present. Calling it twice is a no-op.
 #[wasm_bindgen]

@@ -22,10 +22,10 @@ pub struct AgentDist {
 }
 
 /// wasm + loader, brotli -q 11, must stay at or below this (bytes). The product
-/// goal is ≤ 8 KB (8192) and is NOT met yet (≈ 15.3 KB, see agent-wasm/METRICS.md);
+/// goal is ≤ 8 KB (8192) and is NOT met yet (≈ 14.1 KB, see agent-wasm/METRICS.md);
 /// this gate sits just above today's size so any growth fails the build. Lower it
 /// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
-pub const BROTLI_BUDGET_BYTES: u64 = 15_500;
+pub const BROTLI_BUDGET_BYTES: u64 = 14_260;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2), and the size passes: merge
