@@ -43,6 +43,17 @@ struct Config {
 /// Navigation type of the metrics of a soft navigation (web-vitals v6).
 const SOFT: &str = "soft-navigation";
 
+/// What began the current set of metrics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Restart {
+    /// The page load (hard navigation).
+    None,
+    /// A bfcache restore (`back-forward-cache`).
+    Bfcache,
+    /// A soft navigation.
+    Soft,
+}
+
 /// One metric instance of the page view.
 struct Slot {
     id: String,
@@ -73,6 +84,9 @@ struct Agent {
     page_view: String,
     seq: u32,
     nav_type: &'static str,
+    /// Whether the current metrics began at a restart (`begin`): compared as
+    /// an enum rather than `nav_type` strings (smaller wasm).
+    restart: Restart,
     /// URL of the current (hard or soft) navigation; `None` (soft navs off):
     /// `location.href` at send time, as before.
     nav_url: Option<String>,
@@ -228,6 +242,7 @@ pub fn start(config: &JsValue) {
         page_view: page_view_id(random),
         seq: 0,
         nav_type: "navigate",
+        restart: Restart::None,
         nav_url: None,
         soft_start: 0.0,
         soft_iid: 0.0,
@@ -540,7 +555,7 @@ fn on_entries(st: &St, kind: Kind, list: &JsValue) {
 fn restore(st: &St, ts: f64) {
     with(st, |a| {
         a.cls_started = true;
-        a.begin("back-forward-cache", true);
+        a.begin(Restart::Bfcache, true);
         a.lcp_final = true;
         a.fid_poly = true;
     });
@@ -673,7 +688,7 @@ impl Agent {
 
     fn on_lcp(&mut self, e: &JsValue, start: f64) {
         // After a soft navigation only its interaction's paints count (on_icp).
-        if self.lcp_final || start >= self.first_hidden || self.nav_type == SOFT {
+        if self.lcp_final || start >= self.first_hidden || self.restart == Restart::Soft {
             return;
         }
         self.set_lcp(e, (start - self.activation).max(0.0));
@@ -682,7 +697,10 @@ impl Agent {
     /// An `interaction-contentful-paint` entry: an LCP candidate of the current
     /// soft navigation if its interaction caused that navigation.
     fn on_icp(&mut self, e: &JsValue) {
-        if self.lcp_final || self.nav_type != SOFT || num0(e, "interactionId") != self.soft_iid {
+        if self.lcp_final
+            || self.restart != Restart::Soft
+            || num0(e, "interactionId") != self.soft_iid
+        {
             return;
         }
         // The launched API nests the paint in `largestContentfulPaint`;
@@ -724,7 +742,7 @@ impl Agent {
         }
         // Phases (metrics-spec §9.3): ttfb, resource load delay/duration, render
         // delay; a soft navigation has no response, its phases start at its start.
-        let soft = self.nav_type == SOFT;
+        let soft = self.restart == Restart::Soft;
         let base = if soft {
             self.soft_start
         } else {
@@ -913,7 +931,7 @@ impl Agent {
         let Some(c) = self.inp.candidate(count) else {
             // web-vitals v6: interactions after a restore that all stayed
             // below the event-timing threshold count as one 8 ms interaction.
-            let restored = self.nav_type == "back-forward-cache" || self.nav_type == SOFT;
+            let restored = self.restart != Restart::None;
             let s = slot_mut(self, MetricName::Inp);
             if count > 0 && restored && s.value < 0.0 {
                 s.value = 8.0;
@@ -953,7 +971,7 @@ impl Agent {
     /// TTFB of the hard navigation, once (from the load task or an earlier soft navigation).
     fn set_ttfb(&mut self) {
         let nav = nav_entry();
-        if !nav.is_undefined() && self.nav_type != "back-forward-cache" && self.nav_type != SOFT {
+        if !nav.is_undefined() && self.restart == Restart::None {
             let v = (num0(&nav, "responseStart") - self.activation).max(0.0);
             let s = slot_mut(self, MetricName::Ttfb);
             if s.value < 0.0 {
@@ -965,10 +983,15 @@ impl Agent {
 
     /// Starts a new set of metrics (bfcache restore, soft navigation): a new
     /// page view id and metric ids; FID and TTI/TBT stay with the hard navigation.
-    fn begin(&mut self, nav_type: &'static str, ttfb_zero: bool) {
+    fn begin(&mut self, restart: Restart, ttfb_zero: bool) {
         self.page_view = page_view_id(random);
         self.seq = 0;
-        self.nav_type = nav_type;
+        self.restart = restart;
+        self.nav_type = if restart == Restart::Soft {
+            SOFT
+        } else {
+            "back-forward-cache"
+        };
         self.slots = core::array::from_fn(|_| Slot::new());
         if ttfb_zero {
             let s = slot_mut(self, MetricName::Ttfb);
@@ -999,7 +1022,7 @@ impl Agent {
         // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
         // CLS restarts at 0 if it had started (after the landing page's FCP);
         // INP counts this navigation's interactions only.
-        self.begin(SOFT, !nav_entry().is_undefined());
+        self.begin(Restart::Soft, !nav_entry().is_undefined());
         self.nav_url = string(e, "name");
         self.soft_start = start;
         self.soft_iid = num0(e, "interactionId");
