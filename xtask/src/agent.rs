@@ -370,12 +370,14 @@ fn loader_source(glue: &str, wasm_name: &str) -> String {
       site: site,
       endpoint: endpoint,
       sampleRate: rate,
-      release: d.release || undefined,
-      route: d.route || undefined,
+      // Empty strings count as absent in the agent too.
+      release: d.release,
+      route: d.route,
       respectPrivacy: privacy,
       softNavs: d.softNavs != null && d.softNavs !== "false"
     }};
-    if (typeof WebAssembly !== "object" || typeof URL !== "function") return;
+    // (Without URL, `new URL` above has thrown already.)
+    if (typeof WebAssembly !== "object") return;
     // TTI (tti-polyfill): start times of the page's fetch / XHR requests still in
     // flight, which resource timing only shows once they finish. The wrappers
     // return the original promise / call the original send unchanged.
