@@ -20,10 +20,18 @@ pub const MAX_BEACON_BYTES: usize = 16 * 1024;
 
 /// Cuts `s` to at most `max` characters (on a character boundary).
 pub fn truncate_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s.get(..i).unwrap_or(s),
-        None => s,
+    // Counts UTF-8 lead bytes (not continuation bytes 0b10xx_xxxx): the
+    // byte where character `max` starts (smaller in wasm than `char_indices`).
+    let mut n = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b & 0xc0 != 0x80 {
+            if n == max {
+                return s.get(..i).unwrap_or(s);
+            }
+            n += 1;
+        }
     }
+    s
 }
 
 /// `location.href` as sent: without the `#fragment`, at most 2048 characters.
@@ -266,6 +274,9 @@ mod tests {
         assert_eq!(clean_url("https://a/b#c#d"), "https://a/b");
         let long = format!("https://a/{}", "é".repeat(5000));
         assert_eq!(clean_url(&long).chars().count(), MAX_URL_CHARS);
+        for (max, want) in [(0, ""), (2, "aé"), (3, "aé😀"), (4, "aé😀b"), (9, "aé😀b")] {
+            assert_eq!(truncate_chars("aé😀b", max), want);
+        }
     }
 
     #[test]
