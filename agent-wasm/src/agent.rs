@@ -615,9 +615,10 @@ impl Agent {
     /// previous navigation) when a pending soft navigation is handled.
     fn drain(&mut self, keep: u16) {
         let mut i = 0;
-        while let Some((kind, obs)) = self.observers.get(i).cloned() {
+        while let Some((kind, obs)) = self.observers.get(i) {
+            let kind = *kind;
             if keep & kind.bit() != 0 {
-                let entries = items(&call(&obs, "takeRecords", &[]));
+                let entries = items(&call(obs, "takeRecords", &[]));
                 self.handle(kind, &entries);
             }
             i += 1;
