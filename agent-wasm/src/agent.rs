@@ -517,10 +517,12 @@ fn navigation_type(nav: &JsValue) -> &'static str {
     if is_true(&g("document"), "wasDiscarded") {
         return "restore";
     }
-    match string(nav, "type").as_deref() {
-        Some("reload") => "reload",
-        Some("back_forward") => "back-forward",
-        _ => "navigate",
+    if str_is(nav, "type", "reload") {
+        "reload"
+    } else if str_is(nav, "type", "back_forward") {
+        "back-forward"
+    } else {
+        "navigate"
     }
 }
 
