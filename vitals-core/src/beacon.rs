@@ -44,7 +44,8 @@ pub fn clean_url(href: &str) -> &str {
 
 /// `"v1-" + now + "-" + r`, with `r` a 13-digit number from `random` in [0, 1).
 pub fn metric_id(now_ms: f64, random: f64) -> String {
-    let mut s = String::from("v1-");
+    let mut s = String::new();
+    s.push_str("v1-");
     write_u64(
         &mut s,
         if now_ms.is_finite() && now_ms > 0.0 {
