@@ -1,7 +1,6 @@
 //! The pure half of web-vitals' `getSelector` (metrics-spec §1.12); the agent
 //! walks the DOM and feeds each node here, from the target up to the root.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -70,13 +69,13 @@ impl SelectorBuilder {
         }
         if self.sel.len() + step.len() > MAX_SELECTOR_LEN - 1 {
             if self.sel.is_empty() {
-                self.sel = step.to_owned();
+                self.sel.push_str(step);
             }
             self.done = true;
             return false;
         }
         if self.sel.is_empty() {
-            self.sel = step.to_owned();
+            self.sel.push_str(step);
         } else {
             let mut s = String::with_capacity(step.len() + 1 + self.sel.len());
             s.push_str(step);
