@@ -150,6 +150,7 @@ impl Kind {
         Kind::Icp,
     ];
 
+    /// This kind's bit in a `drain` mask.
     fn bit(self) -> u16 {
         1 << self as u16
     }
@@ -612,9 +613,10 @@ impl Agent {
 
     /// Processes pending entries (`takeRecords()`) of the observers whose
     /// `Kind::bit` is in `keep` (a mask, not a `fn`: an indirect call keeps
-    /// the function table alive), one observer at a time and in creation order: the soft-navigation
-    /// observer comes first, so what the others still hold is taken (for the
-    /// previous navigation) when a pending soft navigation is handled.
+    /// the function table alive), one observer at a time and in creation
+    /// order: the soft-navigation observer comes first, so what the others
+    /// still hold is taken (for the previous navigation) when a pending soft
+    /// navigation is handled.
     fn drain(&mut self, keep: u16) {
         let mut i = 0;
         while let Some((kind, obs)) = self.observers.get(i) {

@@ -44,6 +44,7 @@ pub fn clean_url(href: &str) -> &str {
 
 /// `"v1-" + now + "-" + r`, with `r` a 13-digit number from `random` in [0, 1).
 pub fn metric_id(now_ms: f64, random: f64) -> String {
+    // Not `String::from`: its copy routine is extra code in wasm.
     let mut s = String::new();
     s.push_str("v1-");
     write_u64(
