@@ -1,10 +1,9 @@
 //! The agent's state machine: observers and listeners feed one `Agent`, which
 //! owns every metric of the current page view and flushes changed ones.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{OnceCell, RefCell};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use js_sys::Array;
@@ -20,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::dom::selector;
 use crate::sys::{
-    call, date_now, entries_by_type, func, g, get, global, is_hidden, is_prerendering, is_true,
+    bind, call, date_now, entries_by_type, g, get, global, is_hidden, is_prerendering, is_true,
     items, listen, now, num, num0, object, random, set, str_is, string, timeout_fn,
 };
 
@@ -44,6 +43,17 @@ struct Config {
 /// Navigation type of the metrics of a soft navigation (web-vitals v6).
 const SOFT: &str = "soft-navigation";
 
+/// What began the current set of metrics.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Restart {
+    /// The page load (hard navigation).
+    None,
+    /// A bfcache restore (`back-forward-cache`).
+    Bfcache,
+    /// A soft navigation.
+    Soft,
+}
+
 /// One metric instance of the page view.
 struct Slot {
     id: String,
@@ -57,10 +67,11 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(initial: f64) -> Slot {
+    /// No value yet (< 0), a new id.
+    fn new() -> Slot {
         Slot {
             id: metric_id(date_now(), random()),
-            value: initial,
+            value: -1.0,
             sent: f64::NAN,
             ready: false,
             attr: Vec::new(),
@@ -73,6 +84,9 @@ struct Agent {
     page_view: String,
     seq: u32,
     nav_type: &'static str,
+    /// Whether the current metrics began at a restart (`begin`): compared as
+    /// an enum rather than `nav_type` strings (smaller wasm).
+    restart: Restart,
     /// URL of the current (hard or soft) navigation; `None` (soft navs off):
     /// `location.href` at send time, as before.
     nav_url: Option<String>,
@@ -123,6 +137,24 @@ enum Kind {
 }
 
 impl Kind {
+    /// Indexed by `Kind as u8` (the argument of an `Entries` callback).
+    const ALL: [Kind; 9] = [
+        Kind::Paint,
+        Kind::Lcp,
+        Kind::Shift,
+        Kind::FirstInput,
+        Kind::Event,
+        Kind::LongTask,
+        Kind::Resource,
+        Kind::SoftNav,
+        Kind::Icp,
+    ];
+
+    /// This kind's bit in a `drain` mask.
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+
     fn entry_type(self) -> &'static str {
         match self {
             Kind::Paint => "paint",
@@ -141,14 +173,14 @@ impl Kind {
 /// The one agent of the document, set by `start`. A static instead of an
 /// `Rc` held by every callback: the callbacks capture nothing (a zero-sized
 /// [`St`] handle), which saves their reference counting and drop glue.
-struct Global(RefCell<Option<Agent>>);
+struct Global<T>(T);
 
 // SAFETY: wasm32-unknown-unknown (built without the atomics feature) runs this
 // module on a single thread, so the static is never shared across threads.
 #[allow(unsafe_code)]
-unsafe impl Sync for Global {}
+unsafe impl<T> Sync for Global<T> {}
 
-static AGENT: Global = Global(RefCell::new(None));
+static AGENT: Global<RefCell<Option<Agent>>> = Global(RefCell::new(None));
 
 /// Handle to the agent in [`AGENT`], kept in every callback.
 #[derive(Clone, Copy)]
@@ -197,6 +229,7 @@ pub fn start(config: &JsValue) {
             return;
         }
     }
+    let _ = CB.0.set(get(config, "cb"));
     let cfg = Config {
         site,
         endpoint,
@@ -210,10 +243,11 @@ pub fn start(config: &JsValue) {
         page_view: page_view_id(random),
         seq: 0,
         nav_type: "navigate",
+        restart: Restart::None,
         nav_url: None,
         soft_start: 0.0,
         soft_iid: 0.0,
-        slots: [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0].map(Slot::new),
+        slots: core::array::from_fn(|_| Slot::new()),
         activation: 0.0,
         first_hidden: f64::INFINITY,
         fcp: f64::NAN,
@@ -232,7 +266,7 @@ pub fn start(config: &JsValue) {
         tti_done: false,
         inflight: get(config, "inflight"),
         observers: Vec::new(),
-        noop: cb(Cb::Noop),
+        noop: cb(Cb::Noop, 0.0),
         tti_cb: JsValue::UNDEFINED,
     };
     let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
@@ -244,7 +278,8 @@ pub fn start(config: &JsValue) {
 
     let w = global();
     // Page-lifetime listeners (window, capture, so they run before the page's own).
-    for (ty, c) in [
+    // A static table: an array literal here is built by code on the stack.
+    static LISTENERS: [(&str, Cb); 11] = [
         ("visibilitychange", Cb::Visibility),
         ("pagehide", Cb::PageHide),
         ("pageshow", Cb::PageShow),
@@ -256,15 +291,16 @@ pub fn start(config: &JsValue) {
         ("pointerdown", Cb::FidPoly),
         ("pointerup", Cb::FidPoly),
         ("pointercancel", Cb::FidPoly),
-    ] {
-        listen(&w, ty, &cb(c), true);
+    ];
+    for &(ty, c) in &LISTENERS {
+        listen(&w, ty, &cb(c, 0.0), true);
     }
 
     if is_prerendering() {
         listen(
             &g("document"),
             "prerenderingchange",
-            &cb(Cb::Prerender),
+            &cb(Cb::Prerender, 0.0),
             true,
         );
     } else {
@@ -272,9 +308,9 @@ pub fn start(config: &JsValue) {
     }
 }
 
-/// What a JS callback does. Every callback of the agent is this one closure
-/// type over a `Cb` (each distinct closure type costs its own vtable, call
-/// shims and drop glue in the wasm).
+/// What a JS callback does, with its number argument `x`. Every callback of
+/// the agent is the exported `cb` bound to a `Cb` and `x`: no wasm-bindgen
+/// closures (their vtables, shims, table entries and JS glue cost ~0.4 KB).
 #[derive(Clone, Copy)]
 enum Cb {
     Visibility,
@@ -288,13 +324,34 @@ enum Cb {
     /// `load`: TTFB and the TTI search one task later, once.
     Load,
     Loaded,
-    Entries(Kind),
+    /// Observer entries of the `Kind` numbered `x`.
+    Entries,
     Tti,
     Noop,
-    /// bfcache restore at this time stamp: first and second animation frame.
-    RestoreRaf(f64),
-    RestoreFrame(f64),
+    /// bfcache restore at time stamp `x`: first and second animation frame.
+    RestoreRaf,
+    RestoreFrame,
     RestoreHidden,
+}
+
+impl Cb {
+    /// Indexed by the code the JS callback passes back (`Cb as u32`).
+    const ALL: [Cb; 14] = [
+        Cb::Visibility,
+        Cb::PageHide,
+        Cb::PageShow,
+        Cb::LcpInput,
+        Cb::FidPoly,
+        Cb::Prerender,
+        Cb::Load,
+        Cb::Loaded,
+        Cb::Entries,
+        Cb::Tti,
+        Cb::Noop,
+        Cb::RestoreRaf,
+        Cb::RestoreFrame,
+        Cb::RestoreHidden,
+    ];
 }
 
 /// Set once activation setup ran from `prerenderingchange`, and once the
@@ -302,12 +359,23 @@ enum Cb {
 static ACTIVATED: AtomicBool = AtomicBool::new(false);
 static LOADED: AtomicBool = AtomicBool::new(false);
 
-/// A JS function running `c`.
-fn cb(c: Cb) -> JsValue {
-    func(Box::new(move |e| run(c, &e)))
+/// The exported `cb` (from `config.cb`), set by `start`.
+static CB: Global<OnceCell<JsValue>> = Global(OnceCell::new());
+
+/// A JS function running `c` with `x` and its first argument.
+fn cb(c: Cb, x: f64) -> JsValue {
+    CB.0.get()
+        .map_or(JsValue::UNDEFINED, |f| bind(f, c as u32, x))
 }
 
-fn run(c: Cb, e: &JsValue) {
+/// Entry point of every JS callback (`lib.rs` exports it as `cb`).
+pub fn callback(code: u32, x: f64, e: &JsValue) {
+    if let Some(&c) = Cb::ALL.get(code as usize) {
+        run(c, x, e);
+    }
+}
+
+fn run(c: Cb, x: f64, e: &JsValue) {
     let st = St;
     match c {
         Cb::Visibility => {
@@ -332,7 +400,7 @@ fn run(c: Cb, e: &JsValue) {
             if is_true(e, "isTrusted") {
                 with(&st, |a| {
                     if !a.lcp_final {
-                        a.drain(|k| matches!(k, Kind::Lcp | Kind::Icp));
+                        a.drain(Kind::Lcp.bit() | Kind::Icp.bit());
                         a.finalize_lcp();
                     }
                 });
@@ -346,22 +414,26 @@ fn run(c: Cb, e: &JsValue) {
         }
         Cb::Load => {
             if !LOADED.swap(true, Ordering::Relaxed) {
-                timeout_fn(0.0, &cb(Cb::Loaded));
+                timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
             }
         }
         Cb::Loaded => with(&st, Agent::on_loaded),
-        Cb::Entries(kind) => on_entries(&st, kind, e),
+        Cb::Entries => {
+            if let Some(&kind) = Kind::ALL.get(x as usize) {
+                on_entries(&st, kind, e);
+            }
+        }
         Cb::Tti => with(&st, Agent::check_tti),
         Cb::Noop => {}
-        Cb::RestoreRaf(ts) => {
+        Cb::RestoreRaf => {
             call(
                 &global(),
                 "requestAnimationFrame",
-                &[&cb(Cb::RestoreFrame(ts))],
+                &[&cb(Cb::RestoreFrame, x)],
             );
         }
-        Cb::RestoreFrame(ts) => {
-            let v = (now() - ts).max(0.0);
+        Cb::RestoreFrame => {
+            let v = (now() - x).max(0.0);
             with(&st, |a| {
                 for m in [MetricName::Fcp, MetricName::Lcp] {
                     let s = slot_mut(a, m);
@@ -415,17 +487,17 @@ fn activated() {
     });
     // TTFB (and the TTI search) start one task after `load`.
     if str_is(&g("document"), "readyState", "complete") {
-        timeout_fn(0.0, &cb(Cb::Loaded));
+        timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
     } else {
-        listen(&global(), "load", &cb(Cb::Load), true);
+        listen(&global(), "load", &cb(Cb::Load, 0.0), true);
     }
 }
 
 /// The first navigation entry, if it is valid (metrics-spec §1.5), else `undefined`.
 fn nav_entry() -> JsValue {
     let nav = entries_by_type("navigation")
-        .into_iter()
-        .next()
+        .first()
+        .cloned()
         .unwrap_or(JsValue::UNDEFINED);
     let rs = num(&nav, "responseStart");
     if rs > 0.0 && rs < now() {
@@ -446,18 +518,20 @@ fn navigation_type(nav: &JsValue) -> &'static str {
     if is_true(&g("document"), "wasDiscarded") {
         return "restore";
     }
-    match string(nav, "type").as_deref() {
-        Some("reload") => "reload",
-        Some("back_forward") => "back-forward",
-        _ => "navigate",
+    if str_is(nav, "type", "reload") {
+        "reload"
+    } else if str_is(nav, "type", "back_forward") {
+        "back-forward"
+    } else {
+        "navigate"
     }
 }
 
 /// metrics-spec §1.6: a `visibility-state` entry, else "hidden now" → 0.
 fn initial_first_hidden(activation: f64) -> f64 {
-    for e in entries_by_type("visibility-state") {
-        let t = num(&e, "startTime");
-        if str_is(&e, "name", "hidden") && t >= activation {
+    for e in &entries_by_type("visibility-state") {
+        let t = num(e, "startTime");
+        if str_is(e, "name", "hidden") && t >= activation {
             return t;
         }
     }
@@ -472,7 +546,7 @@ fn supported(ty: &str) -> bool {
     let types = get(&g("PerformanceObserver"), "supportedEntryTypes");
     types
         .dyn_ref::<Array>()
-        .is_some_and(|a| a.includes(&JsValue::from_str(ty), 0))
+        .is_some_and(|a| call(a, "includes", &[&JsValue::from_str(ty)]).as_bool() == Some(true))
 }
 
 fn on_entries(st: &St, kind: Kind, list: &JsValue) {
@@ -484,17 +558,17 @@ fn on_entries(st: &St, kind: Kind, list: &JsValue) {
 fn restore(st: &St, ts: f64) {
     with(st, |a| {
         a.cls_started = true;
-        a.begin("back-forward-cache", true);
+        a.begin(Restart::Bfcache, true);
         a.lcp_final = true;
         a.fid_poly = true;
     });
     let w = global();
     if get(&w, "requestAnimationFrame").is_function() {
-        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf(ts))]);
+        call(&w, "requestAnimationFrame", &[&cb(Cb::RestoreRaf, ts)]);
     } else {
-        timeout_fn(32.0, &cb(Cb::RestoreFrame(ts)));
+        timeout_fn(32.0, &cb(Cb::RestoreFrame, ts));
     }
-    timeout_fn(0.0, &cb(Cb::RestoreHidden));
+    timeout_fn(0.0, &cb(Cb::RestoreHidden, 0.0));
 }
 
 /// Next TTI check.
@@ -502,7 +576,7 @@ impl Agent {
     /// Arms the next TTI check.
     fn schedule_tti(&mut self, ms: f64) {
         if self.tti_cb.is_undefined() {
-            self.tti_cb = cb(Cb::Tti);
+            self.tti_cb = cb(Cb::Tti, 0.0);
         }
         timeout_fn(ms, &self.tti_cb);
     }
@@ -513,11 +587,14 @@ impl Agent {
         if !supported(ty) || self.observers.iter().any(|(k, _)| *k == kind) {
             return;
         }
-        let cb = cb(Cb::Entries(kind));
+        let cb = cb(Cb::Entries, f64::from(kind as u8));
         let Ok(ctor) = g("PerformanceObserver").dyn_into::<js_sys::Function>() else {
             return;
         };
-        let Ok(obs) = js_sys::Reflect::construct(&ctor, &Array::of1(&cb)) else {
+        // `new Array` + `push` rather than `Array.of`: those imports exist already.
+        let args = Array::new();
+        args.push(&cb);
+        let Ok(obs) = js_sys::Reflect::construct(&ctor, &args) else {
             return;
         };
         let init = object();
@@ -534,15 +611,18 @@ impl Agent {
         self.observers.push((kind, obs));
     }
 
-    /// Processes pending entries (`takeRecords()`) of the observers `keep`
-    /// selects, one observer at a time and in creation order: the soft-navigation
-    /// observer comes first, so what the others still hold is taken (for the
-    /// previous navigation) when a pending soft navigation is handled.
-    fn drain(&mut self, keep: fn(Kind) -> bool) {
+    /// Processes pending entries (`takeRecords()`) of the observers whose
+    /// `Kind::bit` is in `keep` (a mask, not a `fn`: an indirect call keeps
+    /// the function table alive), one observer at a time and in creation
+    /// order: the soft-navigation observer comes first, so what the others
+    /// still hold is taken (for the previous navigation) when a pending soft
+    /// navigation is handled.
+    fn drain(&mut self, keep: u16) {
         let mut i = 0;
-        while let Some((kind, obs)) = self.observers.get(i).cloned() {
-            if keep(kind) {
-                let entries = items(&call(&obs, "takeRecords", &[]));
+        while let Some((kind, obs)) = self.observers.get(i) {
+            let kind = *kind;
+            if keep & kind.bit() != 0 {
+                let entries = items(&call(obs, "takeRecords", &[]));
                 self.handle(kind, &entries);
             }
             i += 1;
@@ -613,7 +693,7 @@ impl Agent {
 
     fn on_lcp(&mut self, e: &JsValue, start: f64) {
         // After a soft navigation only its interaction's paints count (on_icp).
-        if self.lcp_final || start >= self.first_hidden || self.nav_type == SOFT {
+        if self.lcp_final || start >= self.first_hidden || self.restart == Restart::Soft {
             return;
         }
         self.set_lcp(e, (start - self.activation).max(0.0));
@@ -622,7 +702,10 @@ impl Agent {
     /// An `interaction-contentful-paint` entry: an LCP candidate of the current
     /// soft navigation if its interaction caused that navigation.
     fn on_icp(&mut self, e: &JsValue) {
-        if self.lcp_final || self.nav_type != SOFT || num0(e, "interactionId") != self.soft_iid {
+        if self.lcp_final
+            || self.restart != Restart::Soft
+            || num0(e, "interactionId") != self.soft_iid
+        {
             return;
         }
         // The launched API nests the paint in `largestContentfulPaint`;
@@ -664,7 +747,7 @@ impl Agent {
         }
         // Phases (metrics-spec §9.3): ttfb, resource load delay/duration, render
         // delay; a soft navigation has no response, its phases start at its start.
-        let soft = self.nav_type == SOFT;
+        let soft = self.restart == Restart::Soft;
         let base = if soft {
             self.soft_start
         } else {
@@ -679,15 +762,16 @@ impl Agent {
         };
         let (mut req_start, mut resp_end) = (ttfb, ttfb);
         let url = core::mem::take(&mut self.lcp_url);
-        if !url.is_empty()
-            && let Some(r) = entries_by_type("resource")
-                .into_iter()
-                .find(|r| str_is(r, "name", &url))
-        {
-            let rs = num0(&r, "requestStart");
-            let rs = if rs > 0.0 { rs } else { num0(&r, "startTime") };
+        let resources = if url.is_empty() {
+            Vec::new()
+        } else {
+            entries_by_type("resource")
+        };
+        if let Some(r) = resources.iter().find(|r| str_is(r, "name", &url)) {
+            let rs = num0(r, "requestStart");
+            let rs = if rs > 0.0 { rs } else { num0(r, "startTime") };
             req_start = ttfb.max(rs - base).min(value);
-            resp_end = value.min(req_start.max(num0(&r, "responseEnd") - base));
+            resp_end = value.min(req_start.max(num0(r, "responseEnd") - base));
         }
         let s = slot_mut(self, MetricName::Lcp);
         if !url.is_empty() {
@@ -710,13 +794,18 @@ impl Agent {
         let recent = is_true(e, "hadRecentInput");
         self.cls.add_to_window(start, num(e, "value"), recent, || {
             // First source whose node is an Element, else the first source.
-            let sources = items(&get(e, "sources"));
-            let node = sources
-                .iter()
-                .map(|s| get(s, "node"))
-                .find(|n| num(n, "nodeType") == 1.0)
-                .or_else(|| sources.first().map(|s| get(s, "node")))
-                .unwrap_or(JsValue::NULL);
+            // A loop: iterator adapters cost more wasm.
+            let mut node = JsValue::NULL;
+            for (i, s) in items(&get(e, "sources")).iter().enumerate() {
+                let n = get(s, "node");
+                if num(&n, "nodeType") == 1.0 {
+                    node = n;
+                    break;
+                }
+                if i == 0 {
+                    node = n;
+                }
+            }
             selector(&node)
         });
     }
@@ -847,7 +936,7 @@ impl Agent {
         let Some(c) = self.inp.candidate(count) else {
             // web-vitals v6: interactions after a restore that all stayed
             // below the event-timing threshold count as one 8 ms interaction.
-            let restored = self.nav_type == "back-forward-cache" || self.nav_type == SOFT;
+            let restored = self.restart != Restart::None;
             let s = slot_mut(self, MetricName::Inp);
             if count > 0 && restored && s.value < 0.0 {
                 s.value = 8.0;
@@ -887,7 +976,7 @@ impl Agent {
     /// TTFB of the hard navigation, once (from the load task or an earlier soft navigation).
     fn set_ttfb(&mut self) {
         let nav = nav_entry();
-        if !nav.is_undefined() && self.nav_type != "back-forward-cache" && self.nav_type != SOFT {
+        if !nav.is_undefined() && self.restart == Restart::None {
             let v = (num0(&nav, "responseStart") - self.activation).max(0.0);
             let s = slot_mut(self, MetricName::Ttfb);
             if s.value < 0.0 {
@@ -899,11 +988,16 @@ impl Agent {
 
     /// Starts a new set of metrics (bfcache restore, soft navigation): a new
     /// page view id and metric ids; FID and TTI/TBT stay with the hard navigation.
-    fn begin(&mut self, nav_type: &'static str, ttfb_zero: bool) {
+    fn begin(&mut self, restart: Restart, ttfb_zero: bool) {
         self.page_view = page_view_id(random);
         self.seq = 0;
-        self.nav_type = nav_type;
-        self.slots = [-1.0; 8].map(Slot::new);
+        self.restart = restart;
+        self.nav_type = if restart == Restart::Soft {
+            SOFT
+        } else {
+            "back-forward-cache"
+        };
+        self.slots = core::array::from_fn(|_| Slot::new());
         if ttfb_zero {
             let s = slot_mut(self, MetricName::Ttfb);
             s.value = 0.0;
@@ -927,13 +1021,13 @@ impl Agent {
     /// entry's `startTime` and attributed to its URL.
     fn on_soft_nav(&mut self, e: &JsValue, start: f64) {
         // Entries delivered before this one belong to the previous navigation.
-        self.drain(|k| k != Kind::SoftNav);
+        self.drain(!Kind::SoftNav.bit());
         self.set_ttfb();
         self.end_navigation();
         // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
         // CLS restarts at 0 if it had started (after the landing page's FCP);
         // INP counts this navigation's interactions only.
-        self.begin(SOFT, !nav_entry().is_undefined());
+        self.begin(Restart::Soft, !nav_entry().is_undefined());
         self.nav_url = string(e, "name");
         self.soft_start = start;
         self.soft_iid = num0(e, "interactionId");
@@ -979,18 +1073,25 @@ impl Agent {
             self.schedule_tti(1000.0);
             return;
         }
-        self.drain(|_| true);
+        self.drain(!0);
         let nav = nav_entry();
-        let mut completed = self.requests.clone();
+        // The navigation request counts as completed: appended for this call
+        // only (no copy of the list).
         let nav_end = num0(&nav, "responseEnd");
-        if nav_end > 0.0 {
-            completed.push((0.0, nav_end));
+        let with_nav = nav_end > 0.0;
+        if with_nav {
+            self.requests.push((0.0, nav_end));
         }
-        let inflight: Vec<f64> = items(&self.inflight)
-            .iter()
-            .filter_map(JsValue::as_f64)
-            .collect();
-        let busy = tti::last_known_network_busy(&inflight, &completed, t_now);
+        let mut inflight = Vec::new();
+        for t in &items(&self.inflight) {
+            if let Some(t) = t.as_f64() {
+                inflight.push(t);
+            }
+        }
+        let busy = tti::last_known_network_busy(&inflight, &self.requests, t_now);
+        if with_nav {
+            self.requests.pop();
+        }
         // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
         let min_value = self.fcp.max(num0(&nav, "domContentLoadedEventEnd"));
         match tti::decide(self.fcp, min_value, busy, t_now, &self.long_tasks) {
@@ -1018,7 +1119,7 @@ impl Agent {
 
     /// Page hidden or unloading: finalise and send everything reportable.
     fn final_flush(&mut self) {
-        self.drain(|_| true);
+        self.drain(!0);
         self.end_navigation();
     }
 
@@ -1036,11 +1137,11 @@ impl Agent {
     /// Sends every ready metric whose value changed since it was last sent.
     fn flush(&mut self) {
         let mut reports = Vec::new();
-        for (m, s) in MetricName::ALL.into_iter().zip(self.slots.iter()) {
+        for (i, s) in self.slots.iter().enumerate() {
             if s.ready && s.value >= 0.0 && s.value != s.sent {
                 let prev = if s.sent.is_nan() { 0.0 } else { s.sent };
                 reports.push(MetricReport {
-                    name: m,
+                    name: MetricName::ALL[i],
                     id: &s.id,
                     value: s.value,
                     delta: s.value - prev,

@@ -25,12 +25,21 @@ use wasm_bindgen::prelude::*;
 /// Starts the agent. `config` fields: `site` (string, required), `endpoint`
 /// (absolute URL, required), `sampleRate` (number in (0, 1], default 1),
 /// `release`, `route` (strings, optional), `respectPrivacy`, `softNavs` (bool,
-/// opt-in SPA soft navigations). Does
+/// opt-in SPA soft navigations), `cb` (the exported [`callback`], always set
+/// by the loader: every listener and observer is it, bound). Does
 /// nothing when a required field is missing, the page view is not sampled, or
 /// privacy signals are respected and present. Calling it twice is a no-op.
 #[wasm_bindgen]
 pub fn start(config: JsValue) {
     agent::start(&config);
+}
+
+/// Every JS callback of the agent: the loader passes this function to
+/// [`start`] as `config.cb`, and the agent binds it to a callback `code` and
+/// number `x` (`e` is the event, entry list or frame time). Not for pages.
+#[wasm_bindgen(js_name = cb)]
+pub fn callback(code: u32, x: f64, e: JsValue) {
+    agent::callback(code, x, &e);
 }
 
 /// Panics never happen on page data (nothing indexes or unwraps it); should one

@@ -5,7 +5,6 @@
 //! `undefined` instead of an exception thrown into the page. web-sys lacks the
 //! LCP / layout-shift / event-timing entry types anyway (toolchain.md pitfall 4).
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -78,15 +77,19 @@ pub fn call(o: &JsValue, method: &str, args: &[&JsValue]) -> JsValue {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `self`: the first candidate `js_sys::global()` tries, and always
-    /// defined in a page (its fallbacks cost ~0.2 KB of wasm and glue).
-    #[wasm_bindgen(thread_local_v2, js_name = self)]
-    static SELF: JsValue;
+    #[wasm_bindgen(js_name = self)]
+    type Window;
+    /// `self.self`, i.e. `self`: the first candidate `js_sys::global()` tries,
+    /// and always defined in a page (its fallbacks cost ~0.2 KB of wasm and
+    /// glue). A getter, not a `thread_local_v2` static: the static's lazy
+    /// initialiser is an indirect call, which keeps the function table alive.
+    #[wasm_bindgen(static_method_of = Window, getter = self)]
+    fn get_self() -> JsValue;
 }
 
 /// The global object (`window`).
 pub fn global() -> JsValue {
-    SELF.with(JsValue::clone)
+    Window::get_self()
 }
 
 /// `globalThis[k]`.
@@ -145,11 +148,13 @@ pub fn listen(target: &JsValue, ty: &str, f: &JsValue, capture: bool) {
     );
 }
 
-/// Wraps `f` as a JS function owned by JS. Every callback of the agent has
-/// this one type: each distinct closure type costs about 1 KB of bindgen glue.
-#[inline(never)]
-pub fn func(f: Box<dyn FnMut(JsValue)>) -> JsValue {
-    Closure::wrap(f).into_js_value()
+/// `f.bind(null, a, x)`: a JS function calling `f(a, x, ...its arguments)`.
+pub fn bind(f: &JsValue, a: u32, x: f64) -> JsValue {
+    call(
+        f,
+        "bind",
+        &[&JsValue::NULL, &JsValue::from(a), &JsValue::from_f64(x)],
+    )
 }
 
 /// `setTimeout(f, ms)` for an existing JS function.

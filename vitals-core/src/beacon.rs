@@ -20,10 +20,18 @@ pub const MAX_BEACON_BYTES: usize = 16 * 1024;
 
 /// Cuts `s` to at most `max` characters (on a character boundary).
 pub fn truncate_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s.get(..i).unwrap_or(s),
-        None => s,
+    // Counts UTF-8 lead bytes (not continuation bytes 0b10xx_xxxx): the
+    // byte where character `max` starts (smaller in wasm than `char_indices`).
+    let mut n = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b & 0xc0 != 0x80 {
+            if n == max {
+                return s.get(..i).unwrap_or(s);
+            }
+            n += 1;
+        }
     }
+    s
 }
 
 /// `location.href` as sent: without the `#fragment`, at most 2048 characters.
@@ -36,7 +44,9 @@ pub fn clean_url(href: &str) -> &str {
 
 /// `"v1-" + now + "-" + r`, with `r` a 13-digit number from `random` in [0, 1).
 pub fn metric_id(now_ms: f64, random: f64) -> String {
-    let mut s = String::from("v1-");
+    // Not `String::from`: its copy routine is extra code in wasm.
+    let mut s = String::new();
+    s.push_str("v1-");
     write_u64(
         &mut s,
         if now_ms.is_finite() && now_ms > 0.0 {
@@ -125,15 +135,16 @@ pub fn write_beacon(h: &BeaconHeader<'_>, metrics: &[MetricReport<'_>]) -> Optio
     w.string_field("navigation_type", h.navigation_type);
     w.number_field("sample_rate", h.sample_rate, 6);
     w.number_field("sent_at", h.sent_at, 0);
-    for (k, v) in [
-        ("release", h.release),
-        ("route", h.route),
-        ("connection", h.connection),
-    ] {
+    // Three calls rather than a loop over an array literal (built on the
+    // stack by code in wasm).
+    let mut optional = |k: &str, v: Option<&str>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             w.string_field(k, truncate_chars(v, MAX_FIELD_CHARS));
         }
-    }
+    };
+    optional("release", h.release);
+    optional("route", h.route);
+    optional("connection", h.connection);
     w.begin_array_field("metrics");
     let mut n = 0;
     for m in metrics {
@@ -265,6 +276,9 @@ mod tests {
         assert_eq!(clean_url("https://a/b#c#d"), "https://a/b");
         let long = format!("https://a/{}", "é".repeat(5000));
         assert_eq!(clean_url(&long).chars().count(), MAX_URL_CHARS);
+        for (max, want) in [(0, ""), (2, "aé"), (3, "aé😀"), (4, "aé😀b"), (9, "aé😀b")] {
+            assert_eq!(truncate_chars("aé😀b", max), want);
+        }
     }
 
     #[test]

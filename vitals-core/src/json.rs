@@ -111,8 +111,8 @@ pub fn write_str(out: &mut String, s: &str) {
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' || c == '\u{7f}' => {
                 let n = c as u32;
                 out.push_str("\\u");
-                for shift in [12, 8, 4, 0] {
-                    out.push(char::from(HEX[((n >> shift) & 0xf) as usize]));
+                for i in (0..4).rev() {
+                    out.push(char::from(HEX[((n >> (i * 4)) & 0xf) as usize]));
                 }
             }
             c => out.push(c),
