@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startCollector, startSite, uniqueSite, sleep } from './harness.mjs';
+import { startCollector, startSite, uniqueSite, sleep, chromiumSwitches } from './harness.mjs';
 import { compare } from './agent-compare.mjs';
 
 let collector, site;
@@ -31,8 +31,7 @@ after(async () => {
 async function openPlain(url) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
   const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--headless', ...chromiumSwitches,
     // The hidden-start page opens a tab from a script, without a user gesture.
     '--disable-popup-blocking',
     `--user-data-dir=${dir}`, url,

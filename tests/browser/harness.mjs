@@ -158,17 +158,19 @@ export async function startSite(collectorOrigin) {
  * `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`);
  * `extraArgs` are appended to the Chromium switches (e.g. feature flags).
  */
+/** Chromium switches of every browser test: quiet, deterministic, no sandbox (root in CI). */
+export const chromiumSwitches = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
 export async function launchBrowser(options = {}, extraArgs = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
   return chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ...extraArgs,
-    ],
+    args: [...chromiumSwitches, ...extraArgs],
     ...options,
   });
 }
