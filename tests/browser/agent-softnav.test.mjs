@@ -50,6 +50,38 @@ async function run(query = '', b = browser) {
 
 const hard = ['FCP', 'LCP', 'CLS', 'TTFB', 'FID', 'INP'];
 
+/**
+ * Compares per (metric, navigation type, navigation URL path): web-vitals'
+ * reports (latest per metric id) with the agent's rows (latest per metric id).
+ * `ready(lib)` says when web-vitals has reported everything expected.
+ */
+async function matchPerUrl(t, k, ready) {
+  let lib = [];
+  for (let i = 0; i < 50; i++) {
+    lib = site.beacons.filter((b) => b.site === k);
+    if (ready(lib)) break;
+    await sleep(100);
+  }
+  await sleep(300);
+  lib = [...new Map(site.beacons.filter((b) => b.site === k).map((b) => [b.id, b])).values()];
+  // FID comes from web-vitals v4, which has no navigationURL: matched without one.
+  const key = (name, nav, url) => (name === 'FID' ? `${name} ${nav}` : `${name} ${nav} ${url.replace(/^.*\//, '/').replace(/\?.*/, '')}`);
+  const want = lib.map((l) => key(l.name, l.navigationType, l.navigationURL));
+  const rows = await collector.waitFor(k, (rs) => want.every((w) => rs.some((r) => key(r.name, r.navigation_type, r.url) === w)));
+  await sleep(500);
+  const agent = [...new Map((await collector.metrics(k)).map((r) => [r.metric_id, r])).values()].filter((r) => r.name !== 'TBT');
+  const got = agent.map((r) => key(r.name, r.navigation_type, r.url));
+  t.diagnostic(`web-vitals: ${lib.map((l) => `${key(l.name, l.navigationType, l.navigationURL)}=${Math.round(l.value * 1e4) / 1e4}`).join(', ')}`);
+  assert.ok(rows.length > 0);
+  assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
+  for (const l of lib) {
+    const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
+    const tol = l.name === 'CLS' ? 1e-4 : 1;
+    assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
+  }
+  return { want, agent };
+}
+
 test('two soft navigations: each gets its own metrics and URL', async (t) => {
   const k = uniqueSite('softnav2');
   const p = await browser.newPage();
@@ -70,35 +102,42 @@ test('two soft navigations: each gets its own metrics and URL', async (t) => {
   await sleep(500);
   await p.goto('about:blank');
   await p.close();
-  // web-vitals reports keyed by metric id; the agent's rows by (name, navigation URL).
-  let lib = [];
-  for (let i = 0; i < 50; i++) {
-    lib = site.beacons.filter((b) => b.site === k);
-    if (lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2) break;
-    await sleep(100);
-  }
-  await sleep(300);
-  lib = [...new Map(site.beacons.filter((b) => b.site === k).map((b) => [b.id, b])).values()];
-  // FID comes from web-vitals v4, which has no navigationURL: the landing page.
-  const landing = `${site.origin}/agent-softnav.html?site=${k}`;
-  const key = (name, nav, url = landing) => `${name} ${nav} ${url.replace(/^.*\//, '/').replace(/\?.*/, '')}`;
-  const want = lib.map((l) => key(l.name, l.navigationType, l.navigationURL));
-  const rows = await collector.waitFor(k, (rs) => want.every((w) => rs.some((r) => key(r.name, r.navigation_type, r.url) === w)));
-  await sleep(500);
-  const agent = [...new Map((await collector.metrics(k)).map((r) => [r.metric_id, r])).values()].filter((r) => r.name !== 'TBT');
-  const got = agent.map((r) => key(r.name, r.navigation_type, r.url));
-  t.diagnostic(`web-vitals: ${lib.map((l) => `${key(l.name, l.navigationType, l.navigationURL)}=${Math.round(l.value * 1e4) / 1e4}`).join(', ')}`);
-  assert.ok(rows.length > 0);
-  assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
+  const { want, agent } = await matchPerUrl(t, k, (lib) => lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2);
   for (const u of ['/products', '/cart']) {
     for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) assert.ok(want.some((w) => w.startsWith(`${n} soft-navigation ${u}`)), `${n} for ${u}`);
   }
-  for (const l of lib) {
-    const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
-    const tol = l.name === 'CLS' ? 1e-4 : 1;
-    assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
-  }
   assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page + two soft navigations');
+});
+
+test('a bfcache restore after a soft navigation: new metrics filed under the soft navigation\'s URL', async (t) => {
+  // bfcache on (see agent-bfcache.test.mjs) and soft navigations on.
+  const b = await launchBrowser({ ignoreDefaultArgs: ['--disable-back-forward-cache'] }, [SOFT_NAV_FLAG]);
+  try {
+    const k = uniqueSite('softnavbf');
+    const p = await b.newPage();
+    await p.goto(`${site.origin}/agent-softnav.html?site=${k}&cacheable`);
+    await p.evaluate(() => addEventListener('pageshow', (e) => { window.__restored = e.persisted; }));
+    await sleep(600);
+    await p.click('#go');
+    await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 1, null, { timeout: 5000 });
+    await sleep(1200);
+    await p.goto(`${site.origin}/plain.html`);
+    await sleep(300);
+    await p.goBack({ waitUntil: 'commit' });
+    await p.waitForFunction(() => window.__restored === true, null, { timeout: 5000 });
+    await sleep(300);
+    await p.click('#buy');
+    await sleep(500);
+    await p.goto('about:blank');
+    await p.close();
+    const { want, agent } = await matchPerUrl(t, k, (lib) => lib.some((r) => r.name === 'INP' && r.navigationType === 'back-forward-cache'));
+    for (const n of ['FCP', 'LCP', 'CLS', 'TTFB', 'INP']) {
+      assert.ok(want.includes(`${n} back-forward-cache /products`), `${n} after the restore, under /products`);
+    }
+    assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page, soft navigation, restore');
+  } finally {
+    await b.close();
+  }
 });
 
 test('a soft navigation starts a new set of metrics, like web-vitals reportSoftNavs', (t) => softNavMatches(t, ''));
