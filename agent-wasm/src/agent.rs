@@ -171,8 +171,8 @@ impl Kind {
 }
 
 /// The one agent of the document, set by `start`. A static instead of an
-/// `Rc` held by every callback: the callbacks capture nothing (a zero-sized
-/// [`St`] handle), which saves their reference counting and drop glue.
+/// `Rc` held by every callback: callbacks are bound codes (see [`Cb`]) and
+/// capture nothing, so there is no reference counting or drop glue.
 struct Global<T>(T);
 
 // SAFETY: wasm32-unknown-unknown (built without the atomics feature) runs this
@@ -182,13 +182,9 @@ unsafe impl<T> Sync for Global<T> {}
 
 static AGENT: Global<RefCell<Option<Agent>>> = Global(RefCell::new(None));
 
-/// Handle to the agent in [`AGENT`], kept in every callback.
-#[derive(Clone, Copy)]
-struct St;
-
 /// Runs `f` on the agent; does nothing if it is already borrowed (a re-entrant
 /// callback is dropped rather than panicking).
-fn with(_: &St, f: impl FnOnce(&mut Agent)) {
+fn with(f: impl FnOnce(&mut Agent)) {
     if let Ok(mut a) = AGENT.0.try_borrow_mut()
         && let Some(a) = a.as_mut()
     {
@@ -376,12 +372,11 @@ pub fn callback(code: u32, x: f64, e: &JsValue) {
 }
 
 fn run(c: Cb, x: f64, e: &JsValue) {
-    let st = St;
     match c {
         Cb::Visibility => {
             if is_hidden() {
                 let t = num(e, "timeStamp");
-                with(&st, |a| {
+                with(|a| {
                     if a.first_hidden == f64::INFINITY {
                         a.first_hidden = if t.is_finite() { t } else { now() };
                     }
@@ -389,16 +384,16 @@ fn run(c: Cb, x: f64, e: &JsValue) {
                 });
             }
         }
-        Cb::PageHide => with(&st, Agent::final_flush),
+        Cb::PageHide => with(Agent::final_flush),
         Cb::PageShow => {
             if is_true(e, "persisted") {
                 let t = num(e, "timeStamp");
-                restore(&st, if t.is_finite() { t } else { now() });
+                restore(if t.is_finite() { t } else { now() });
             }
         }
         Cb::LcpInput => {
             if is_true(e, "isTrusted") {
-                with(&st, |a| {
+                with(|a| {
                     if !a.lcp_final {
                         a.drain(Kind::Lcp.bit() | Kind::Icp.bit());
                         a.finalize_lcp();
@@ -406,7 +401,7 @@ fn run(c: Cb, x: f64, e: &JsValue) {
                 });
             }
         }
-        Cb::FidPoly => with(&st, |a| a.fid_polyfill(e)),
+        Cb::FidPoly => with(|a| a.fid_polyfill(e)),
         Cb::Prerender => {
             if !ACTIVATED.swap(true, Ordering::Relaxed) {
                 activated();
@@ -417,13 +412,13 @@ fn run(c: Cb, x: f64, e: &JsValue) {
                 timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
             }
         }
-        Cb::Loaded => with(&st, Agent::on_loaded),
+        Cb::Loaded => with(Agent::on_loaded),
         Cb::Entries => {
             if let Some(&kind) = Kind::ALL.get(x as usize) {
-                on_entries(&st, kind, e);
+                on_entries(kind, e);
             }
         }
-        Cb::Tti => with(&st, Agent::check_tti),
+        Cb::Tti => with(Agent::check_tti),
         Cb::Noop => {}
         Cb::RestoreRaf => {
             call(
@@ -434,7 +429,7 @@ fn run(c: Cb, x: f64, e: &JsValue) {
         }
         Cb::RestoreFrame => {
             let v = (now() - x).max(0.0);
-            with(&st, |a| {
+            with(|a| {
                 for m in [MetricName::Fcp, MetricName::Lcp] {
                     let s = slot_mut(a, m);
                     s.value = v;
@@ -444,16 +439,14 @@ fn run(c: Cb, x: f64, e: &JsValue) {
         }
         Cb::RestoreHidden => {
             let h = is_hidden();
-            with(&st, |a| {
-                a.first_hidden = if h { 0.0 } else { f64::INFINITY }
-            });
+            with(|a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
         }
     }
 }
 
 /// Setup that waits for prerender activation (web-vitals "whenActivated").
 fn activated() {
-    with(&St, |a| {
+    with(|a| {
         let nav = nav_entry();
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
@@ -549,14 +542,14 @@ fn supported(ty: &str) -> bool {
         .is_some_and(|a| call(a, "includes", &[&JsValue::from_str(ty)]).as_bool() == Some(true))
 }
 
-fn on_entries(st: &St, kind: Kind, list: &JsValue) {
+fn on_entries(kind: Kind, list: &JsValue) {
     let entries = items(&call(list, "getEntries", &[]));
-    with(st, |a| a.handle(kind, &entries));
+    with(|a| a.handle(kind, &entries));
 }
 
 /// A bfcache restore: a new page view (metrics-spec §1.7).
-fn restore(st: &St, ts: f64) {
-    with(st, |a| {
+fn restore(ts: f64) {
+    with(|a| {
         a.cls_started = true;
         a.begin(Restart::Bfcache, true);
         a.lcp_final = true;

@@ -212,19 +212,20 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
             // One site samples half of its page views, to exercise weighting.
             sample_rate: if n % 4 == 2 { 0.5 } else { 1.0 },
         };
-        let task_store = store.clone();
-        let task = async move {
-            let store = task_store;
-            let mut written = 0u64;
-            loop {
-                let rows = g.chunk();
-                if rows.is_empty() {
-                    break;
+        let task = {
+            let store = store.clone();
+            async move {
+                let mut written = 0u64;
+                loop {
+                    let rows = g.chunk();
+                    if rows.is_empty() {
+                        break;
+                    }
+                    store.insert_metrics(&rows).await?;
+                    written += rows.len() as u64;
                 }
-                store.insert_metrics(&rows).await?;
-                written += rows.len() as u64;
+                Ok::<u64, anyhow::Error>(written)
             }
-            Ok::<u64, anyhow::Error>(written)
         };
         match store {
             // PostgreSQL: one task per site, in parallel.

@@ -106,7 +106,8 @@ impl TempPostgres {
                 .arg("-l")
                 .arg(base.join("log"))
                 .arg("-o")
-                // Durability is irrelevant for a throwaway test cluster; speed is not.
+                // Tests: durability off (a throwaway cluster; speed matters).
+                // Benchmarks: PostgreSQL's durable defaults.
                 .arg(format!(
                     "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{}",
                     base.display(),

@@ -336,10 +336,11 @@ pub fn classify_day(metric_id: &str, received_at: DateTime<Utc>) -> PartitionDay
         Some(c) if c >= window_start && c <= received_at + chrono::Duration::hours(24) => {
             PartitionDay::Created(c.date_naive())
         }
-        // Older than any partition the dashboard can ask for: not a creation time.
         Some(c) if c < window_start && c >= received_at - chrono::Duration::days(LATE_MAX_DAYS) => {
             PartitionDay::Late(received_day)
         }
+        // None, more than 24 h ahead, or older than any partition the
+        // dashboard can ask for: not a creation time.
         _ => PartitionDay::Received(received_day),
     }
 }

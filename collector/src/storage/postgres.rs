@@ -52,24 +52,18 @@ static UPSERT_LATE: LazyLock<String> = LazyLock::new(|| {
 /// One multi-row statement per batch (two, in one transaction, when it holds
 /// late re-sends).
 pub async fn insert_metrics(pool: &PgPool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
-    let days: Vec<PartitionDay> = rows
-        .iter()
-        .map(|r| super::classify_day(&r.metric_id, r.received_at))
-        .collect();
-    if !days.iter().any(|d| matches!(d, PartitionDay::Late(_))) {
-        let all: Vec<(&MetricRow, NaiveDate)> =
-            rows.iter().zip(days.iter().map(|d| d.day())).collect();
-        return bind_rows(sqlx::query(UPSERT.as_str()), &all)
+    let (mut late, mut fresh) = (Vec::new(), Vec::with_capacity(rows.len()));
+    for r in rows {
+        match super::classify_day(&r.metric_id, r.received_at) {
+            PartitionDay::Late(day) => late.push((r, day)),
+            d => fresh.push((r, d.day())),
+        }
+    }
+    if late.is_empty() {
+        return bind_rows(sqlx::query(UPSERT.as_str()), &fresh)
             .execute(pool)
             .await
             .map(drop);
-    }
-    let (mut late, mut fresh) = (Vec::new(), Vec::new());
-    for (r, d) in rows.iter().zip(days) {
-        match d {
-            PartitionDay::Late(day) => late.push((r, day)),
-            _ => fresh.push((r, d.day())),
-        }
     }
     let mut tx = pool.begin().await?;
     if !fresh.is_empty() {
