@@ -44,21 +44,25 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_MAX_METRICS_PER_BEACON", default_value_t = 32)]
     pub max_metrics_per_beacon: usize,
 
-    /// Capacity of the in-memory ingest queue, in beacons; full → 503. Each
-    /// queued beacon costs ~6 KB of RSS (bench-ingest: 10 000 → 111 MB peak,
-    /// 2 000 → 58 MB, same throughput); raise it to ride out longer database
-    /// outages at typical (not peak) load.
+    /// Capacity of the in-memory ingest queue, in beacons; full → 503. With the
+    /// defaults, a saturated collector peaks at ~58 MB RSS (bench-ingest: the
+    /// queue plus the batch being written and the one being filled); raise it
+    /// to ride out longer database outages at typical (not peak) load.
     #[arg(long, env = "STRRAY_QUEUE_CAPACITY", default_value_t = 2_000)]
     pub queue_capacity: usize,
 
-    /// Rows written per batch at most. bench-ingest: 2 500 (with the 2 000
-    /// queue) stored as many beacons/s as 5 000 (with 10 000), within run-to-run
-    /// noise, at half the peak memory.
-    #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 2_500)]
+    /// Rows written per batch at most. Larger batches share more rollup cells
+    /// (PostgreSQL's cost per row is mostly the rollup upserts): bench-ingest
+    /// with varied beacons stored 3 938 beacons/s with 5 000, 4 584 with 8 000
+    /// (51 MB peak RSS), 4 986 with 10 000 (a 2 500-beacon queue: 69 MB peak).
+    #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 8_000)]
     pub batch_rows: usize,
 
-    /// Batches written to the database concurrently.
-    #[arg(long, env = "STRRAY_WRITER_CONCURRENCY", default_value_t = 4)]
+    /// Batches written to the database concurrently. Concurrent batches wait
+    /// on each other's rollup rows (the same site, day and metric) and compete
+    /// for the same cores: bench-ingest stored 3 237 beacons/s with 1, 3 116
+    /// with 2 and ~3 000 with 4 (2 500-row batches).
+    #[arg(long, env = "STRRAY_WRITER_CONCURRENCY", default_value_t = 1)]
     pub writer_concurrency: usize,
 
     /// Longest a queued beacon waits before its batch is written, in milliseconds.

@@ -8,6 +8,8 @@
 //! Rows go through `Store::insert_metrics` (one multi-row statement per chunk),
 //! so the rollup triggers run exactly as for real traffic.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Timelike, Utc};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -102,7 +104,7 @@ fn release_at(days_ago: f64, days: f64) -> &'static str {
 
 /// Page views of one site, in time order, as metric rows.
 struct SiteGen {
-    site: String,
+    site: Arc<str>,
     rng: SmallRng,
     page_views: u64,
     next: u64,
@@ -131,13 +133,15 @@ impl SiteGen {
             let hour = t.hour() as f64;
             let peak = 1.0 + 0.15 * (-((hour - 19.0) / 3.0).powi(2)).exp();
             let regression =
-                self.site == "shop" && release == "2026.11.3" && route == "/products/:id";
+                &*self.site == "shop" && release == "2026.11.3" && route == "/products/:id";
             let pv = format!("pv{:x}{i:010}", self.opts.seed);
             let path = match route {
                 "/products/:id" => format!("/products/{}", 1000 + self.rng.random_range(0..500u32)),
                 "/blog/:slug" => format!("/blog/post-{}", self.rng.random_range(0..80u32)),
                 r => r.to_string(),
             };
+            let url: Arc<str> = format!("https://{}.example{path}", self.site).into();
+            let (pv, path): (Arc<str>, Arc<str>) = (pv.into(), path.into());
             let shared = 0.25 * normal(&mut self.rng); // one slow page view is slow on every metric
             for (k, &(metric, median, sigma, share)) in METRICS.iter().enumerate() {
                 if share < 1.0 && self.rng.random::<f64>() > share {
@@ -166,16 +170,16 @@ impl SiteGen {
                     delta: value,
                     rating: metric.rate(value).as_str().to_string(),
                     navigation_type: "navigate".into(),
-                    url: format!("https://{}.example{path}", self.site),
+                    url: url.clone(),
                     path: path.clone(),
-                    route: route.to_string(),
+                    route: route.into(),
                     sample_rate: self.sample_rate,
-                    release: Some(release.to_string()),
-                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.to_string()),
+                    release: Some(release.into()),
+                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.into()),
                     form_factor: ff.to_string(),
-                    browser: browser.to_string(),
+                    browser: browser.into(),
                     engine: engine.to_string(),
-                    country: Some(country.to_string()),
+                    country: Some(country.into()),
                     attribution: None,
                     seq: 0,
                     received_at: t,
@@ -204,7 +208,7 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
     for (n, site) in opts.sites.iter().enumerate() {
         crate::domain::SiteKey::parse(site).map_err(anyhow::Error::msg)?;
         let mut g = SiteGen {
-            site: site.clone(),
+            site: site.as_str().into(),
             rng: SmallRng::seed_from_u64(opts.seed.wrapping_add(n as u64 * 7919)),
             page_views: ((per_site_rows as f64 / avg_metrics).ceil() as u64).max(1),
             next: 0,

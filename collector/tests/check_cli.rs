@@ -14,7 +14,7 @@ use quick_xml::events::Event;
 fn row(i: usize, name: &str, value: f64) -> MetricRow {
     MetricRow {
         site: "ci".into(),
-        page_view_id: format!("pv{i:08}"),
+        page_view_id: format!("pv{i:08}").into(),
         metric_id: format!("v1-{name}-{i}"),
         name: name.into(),
         value,

@@ -9,7 +9,7 @@ use collector::storage::{MetricRow, Store};
 fn row(i: usize, name: &str, value: f64) -> MetricRow {
     MetricRow {
         site: "cli".into(),
-        page_view_id: format!("pv{i:08}"),
+        page_view_id: format!("pv{i:08}").into(),
         metric_id: format!("v1-{name}-{i}"),
         name: name.into(),
         value,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 fn row(pv: usize, name: &str, value: f64, path: &str, rate: f64, release: &str) -> MetricRow {
     MetricRow {
         metric_id: format!("v1-{name}-{pv}"),
-        url: format!("https://shop.example{path}"),
+        url: format!("https://shop.example{path}").into(),
         path: path.into(),
         route: path.into(),
         sample_rate: rate,

@@ -18,9 +18,9 @@ async fn a_valid_beacon_is_accepted_and_stored_with_derived_dimensions() {
         let lcp = rows.iter().find(|r| r.name == "LCP").expect("LCP row");
         assert_eq!(lcp.value, 1650.0);
         assert_eq!(lcp.rating, "good");
-        assert_eq!(lcp.url, "https://shop.example/products/12345?ref=home");
-        assert_eq!(lcp.path, "/products/12345");
-        assert_eq!(lcp.route, "/products/:id");
+        assert_eq!(&*lcp.url, "https://shop.example/products/12345?ref=home");
+        assert_eq!(&*lcp.path, "/products/12345");
+        assert_eq!(&*lcp.route, "/products/:id");
         assert_eq!(lcp.form_factor, "desktop");
         assert_eq!(lcp.engine, "Blink");
         assert_eq!(lcp.release.as_deref(), Some("v1.0.0"));

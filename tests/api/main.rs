@@ -8,5 +8,6 @@ mod check;
 mod ingest;
 mod partitions;
 mod reports;
+mod rollups;
 mod verdict;
 mod web_vitals;

@@ -301,7 +301,7 @@ fn known_rows(site: &str) -> Vec<MetricRow> {
                     "Safari"
                 }
                 .into();
-                r.country = country.map(str::to_string);
+                r.country = country.map(Into::into);
                 r.release = Some(release.into());
                 rows.push(r);
             }

@@ -9,7 +9,7 @@ fn row(site: &str, pv: usize, name: &str, value: f64, path: &str, age_hours: i64
     MetricRow {
         site: site.into(),
         metric_id: format!("v1-{name}-{pv}"),
-        url: format!("https://shop.example{path}"),
+        url: format!("https://shop.example{path}").into(),
         path: path.into(),
         route: path.into(),
         ..metric_row(

@@ -46,11 +46,11 @@ async fn a_web_vitals_metric_is_stored_like_an_agent_row() {
         let rows = app.wait_for_rows("shop", 2).await;
         let lcp = rows.iter().find(|r| r.name == "LCP").unwrap();
         assert_eq!(lcp.value, 1234.5);
-        assert_eq!(lcp.path, "/p/1");
+        assert_eq!(&*lcp.path, "/p/1");
         assert_eq!(lcp.navigation_type, "reload");
-        assert_eq!(lcp.page_view_id, "v5-1732680000000-1234567890123");
+        assert_eq!(&*lcp.page_view_id, "v5-1732680000000-1234567890123");
         let cls = rows.iter().find(|r| r.name == "CLS").unwrap();
-        assert_eq!(cls.path, "/checkout");
+        assert_eq!(&*cls.path, "/checkout");
         assert_eq!(cls.rating, "poor", "rating recomputed");
     }
 }

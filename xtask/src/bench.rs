@@ -15,7 +15,10 @@ use anyhow::{Context, Result, bail};
 use crate::pg::TempPostgres;
 
 const WRK_SCRIPT: &str = r#"
--- Each request is a realistic ~600-byte beacon with a unique page view id.
+-- Each request is a realistic ~600-byte beacon with a unique page view id, and
+-- varied as real traffic is: metric values spread over their usual ranges (so
+-- rollup histograms get many buckets), six URL shapes (four routes), four
+-- browsers/devices, three releases, two connection types.
 local counter = 0
 local thread_id = 0
 function setup(thread)
@@ -25,24 +28,39 @@ local now_ms = 0
 function init(args)
   thread_id = tid
   now_ms = os.time() * 1000
+  math.randomseed(tid)
 end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+local urls = { "/products/%d/reviews?utm_source=newsletter", "/products/%d", "/products/%d?variant=blue",
+  "/", "/cart", "/search?q=running+shoes&page=%d" }
+local agents = {
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0" }
+local releases = { "v2.3.1", "v2.3.2", "v2.4.0" }
+local connections = { "4g", "4g", "3g" }
+local function pick(t) return t[math.random(#t)] end
 function request()
   counter = counter + 1
   local pv = string.format("b%09dx%09d", thread_id, counter)
   -- Metric ids carry their creation time (now), as the agent's do.
   local id = "v1-" .. now_ms .. "-"
+  local ttfb = 40 + 900 * math.random() ^ 2
+  local fcp = ttfb + 150 + 2500 * math.random() ^ 2
+  local lcp = fcp + 2000 * math.random() ^ 2
+  local cls = 0.4 * math.random() ^ 3
+  local url = "https://shop.example" .. string.format(pick(urls), math.random(1, 99999))
   local body = '{"v":1,"site":"bench","page_view_id":"' .. pv .. '","seq":0,' ..
-    '"url":"https://shop.example/products/12345/reviews?utm_source=newsletter","navigation_type":"navigate",' ..
-    '"sample_rate":1,"sent_at":1732680000000,"release":"v2.3.1","connection":"4g","metrics":[' ..
-    '{"name":"FCP","id":"' .. id .. '1000000000001","value":812.4,"delta":812.4,"rating":"good"},' ..
-    '{"name":"LCP","id":"' .. id .. '1000000000002","value":1650.2,"delta":1650.2,"rating":"good",' ..
+    '"url":"' .. url .. '","navigation_type":"navigate",' ..
+    '"sample_rate":1,"sent_at":1732680000000,"release":"' .. pick(releases) ..
+    '","connection":"' .. pick(connections) .. '","metrics":[' ..
+    string.format('{"name":"FCP","id":"%s1000000000001","value":%.1f,"delta":%.1f,"rating":"good"},', id, fcp, fcp) ..
+    string.format('{"name":"LCP","id":"%s1000000000002","value":%.1f,"delta":%.1f,"rating":"good",', id, lcp, lcp) ..
       '"attribution":{"target":"html>body>main>img.hero","url":"https://cdn.shop.example/img/hero-1200.jpg"}},' ..
-    '{"name":"CLS","id":"' .. id .. '1000000000003","value":0.042,"delta":0.042,"rating":"good"},' ..
-    '{"name":"TTFB","id":"' .. id .. '1000000000004","value":210.7,"delta":210.7,"rating":"good"}]}'
-  return wrk.format(nil, "/v1/ingest?site=bench", nil, body)
+    string.format('{"name":"CLS","id":"%s1000000000003","value":%.4f,"delta":%.4f,"rating":"good"},', id, cls, cls) ..
+    string.format('{"name":"TTFB","id":"%s1000000000004","value":%.1f,"delta":%.1f,"rating":"good"}]}', id, ttfb, ttfb)
+  return wrk.format("POST", "/v1/ingest?site=bench", { ["Content-Type"] = "text/plain;charset=UTF-8",
+    ["User-Agent"] = pick(agents) }, body)
 end
 function done(summary, latency, requests)
   io.write(string.format("BENCH requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d\n",
@@ -124,6 +142,31 @@ fn wrk(url: &str, script: &Path, connections: u32, secs: u32) -> Result<WrkResul
 
 const WARMUP_SECS: u32 = 5;
 
+/// (beacons, rows) of `site` in PostgreSQL, checked against what wrk saw
+/// answered 2xx: wrk stops counting at its deadline, so requests still in
+/// flight then (at most one per connection) may be stored without being counted.
+fn stored(url: &str, site: &str, run: &WrkResult, connections: u32) -> Result<(u64, u64)> {
+    let out = Command::new("psql")
+        .args([
+            url,
+            "-Atc",
+            &format!(
+                "SELECT COUNT(DISTINCT page_view_id), COUNT(*) FROM metric WHERE site = '{site}'"
+            ),
+        ])
+        .output()?;
+    let counts = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (beacons, rows) = counts
+        .split_once('|')
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .context("counting rows")?;
+    let accepted = run.requests - run.non_2xx;
+    if beacons < accepted || beacons > accepted + u64::from(connections) {
+        bail!("durability ({site}): {accepted} beacons got a 2xx but {beacons} are in PostgreSQL");
+    }
+    Ok((beacons, rows))
+}
+
 /// Waits (up to a minute) until the collector's queue has been written out.
 fn wait_for_empty_queue(port: u16) {
     for _ in 0..600 {
@@ -173,14 +216,16 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     ]))?;
     let script = std::env::temp_dir().join("strray-bench.lua");
     std::fs::write(&script, WRK_SCRIPT)?;
-    // The same load for another site: the warm-up, not counted.
-    let warmup_script = std::env::temp_dir().join("strray-bench-warmup.lua");
-    std::fs::write(
-        &warmup_script,
-        WRK_SCRIPT
-            .replace(r#""site":"bench""#, r#""site":"warmup""#)
-            .replace("site=bench", "site=warmup"),
-    )?;
+    // The same load for other sites: the warm-up (not counted) and the paced run.
+    let for_site = |site: &str, extra: &str| -> Result<std::path::PathBuf> {
+        let path = std::env::temp_dir().join(format!("strray-bench-{site}.lua"));
+        let text = WRK_SCRIPT
+            .replace(r#""site":"bench""#, &format!(r#""site":"{site}""#))
+            .replace("site=bench", &format!("site={site}"));
+        std::fs::write(&path, text + extra)?;
+        Ok(path)
+    };
+    let warmup_script = for_site("warmup", "")?;
 
     // Ceiling: nginx answering 204 to the same requests.
     let nginx_port = free_port()?;
@@ -261,51 +306,43 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
             }
         })
     };
+    // Each load on the collector is followed by waiting for its queue to drain.
+    let collector_url = format!("http://127.0.0.1:{port}");
+    let drive = |script: &Path, secs: u32| -> Result<WrkResult> {
+        let result = wrk(&collector_url, script, connections, secs)?;
+        wait_for_empty_queue(port);
+        Ok(result)
+    };
     // Warm-up: a new cluster creates and zero-fills (and, durable, fsyncs) its
     // WAL segments on first use, which a database in service did long ago; that
     // halved the measured rate of a cold run (5 110 beacons/s vs ~10 000).
-    wrk(
-        &format!("http://127.0.0.1:{port}"),
-        &warmup_script,
-        connections,
-        WARMUP_SECS,
-    )?;
-    wait_for_empty_queue(port);
-    let run = wrk(
-        &format!("http://127.0.0.1:{port}"),
-        &script,
-        connections,
-        secs,
-    )?;
-    // Durable = in PostgreSQL: wait until the queue is empty, then count.
-    wait_for_empty_queue(port);
+    drive(&warmup_script, WARMUP_SECS)?;
+    // Durable = in PostgreSQL, counted once the queue is empty.
+    let run = drive(&script, secs)?;
+    let (beacons, rows) = stored(&pg.url, "bench", &run, connections)?;
+    let durable_rate = beacons as f64 / run.secs;
+
+    // Saturated, wrk's connections resend at once after each 503, so most
+    // answers above are fast refusals and their latency is not that of stored
+    // beacons. The same load paced to 90 % of the durable rate (wrk's delay()
+    // hook: each connection waits between requests) gives the latency at a rate
+    // the collector sustains without shedding.
+    let pace_ms = (f64::from(connections) * 1000.0 / (0.9 * durable_rate))
+        .round()
+        .max(1.0);
+    let paced_script = for_site("paced", &format!("function delay() return {pace_ms} end\n"))?;
+    let paced = drive(&paced_script, secs)?;
+    let (paced_beacons, _) = stored(&pg.url, "paced", &paced, connections)?;
+    let paced_rate = paced_beacons as f64 / paced.secs;
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    let out = Command::new("psql")
-        .args([
-            &pg.url,
-            "-Atc",
-            "SELECT COUNT(DISTINCT page_view_id), COUNT(*) FROM metric WHERE site = 'bench'",
-        ])
-        .output()?;
-    let counts = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let (beacons, rows) = counts
-        .split_once('|')
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-        .context("counting rows")?;
     drop(collector);
     let accepted = run.requests - run.non_2xx;
-    // wrk stops counting at the deadline; requests still in flight then (at most
-    // one per connection) may be stored without being counted as 2xx'd.
-    if beacons < accepted || beacons > accepted + u64::from(connections) {
-        bail!("durability: {accepted} beacons got a 2xx but {beacons} are in PostgreSQL");
-    }
-    let durable_rate = beacons as f64 / run.secs;
     let ceiling_rate = ceiling.requests as f64 / ceiling.secs;
 
     println!("command: cargo xtask bench-ingest --secs {secs} --connections {connections}");
     println!(
-        "wrk -t2 -c{connections} -d{secs}s, ~600-byte beacons (4 metrics each), 2 cores shared by wrk, server and PostgreSQL (default durable settings: fsync, synchronous_commit, full_page_writes on), after a {WARMUP_SECS} s warm-up of the same load for another site"
+        "wrk -t2 -c{connections} -d{secs}s, ~600-byte beacons (4 metrics each, values, URLs, browsers and releases varied), 2 cores shared by wrk, server and PostgreSQL (default durable settings: fsync, synchronous_commit, full_page_writes on), after a {WARMUP_SECS} s warm-up of the same load for another site"
     );
     println!();
     println!("| target | req/s | p50 ms | p95 ms | p99 ms | non-2xx |");
@@ -315,8 +352,12 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
         ceiling_rate, ceiling.p50_ms, ceiling.p95_ms, ceiling.p99_ms, ceiling.non_2xx
     );
     println!(
-        "| collector → PostgreSQL (durable) | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        "| collector → PostgreSQL (durable), saturated | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
         durable_rate, run.p50_ms, run.p95_ms, run.p99_ms, run.non_2xx
+    );
+    println!(
+        "| collector → PostgreSQL (durable), paced (each connection waits {pace_ms} ms) | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        paced_rate, paced.p50_ms, paced.p95_ms, paced.p99_ms, paced.non_2xx
     );
     println!();
     println!("| measure | value |");

@@ -18,6 +18,7 @@ use crate::domain::{Beacon, BeaconError, classify_user_agent, normalise_route, p
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::storage::MetricRow;
+use std::sync::Arc;
 
 #[derive(serde::Deserialize)]
 pub struct IngestQuery {
@@ -226,11 +227,20 @@ pub(crate) fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<Me
         b.site.as_str(),
         b.route.clone().unwrap_or_else(|| normalise_route(&b.path)),
     );
+    // One allocation per dimension per beacon; its metrics' rows share them.
+    let site: Arc<str> = b.site.as_str().into();
+    let page_view_id: Arc<str> = b.page_view_id.as_str().into();
+    let (url, path): (Arc<str>, Arc<str>) = (b.url.as_str().into(), b.path.as_str().into());
+    let route: Arc<str> = route.into();
+    let release: Option<Arc<str>> = b.release.as_deref().map(Into::into);
+    let connection: Option<Arc<str>> = b.connection.as_deref().map(Into::into);
+    let browser: Arc<str> = client.browser.as_str().into();
+    let country: Option<Arc<str>> = country.map(Into::into);
     b.metrics
         .iter()
         .map(|m| MetricRow {
-            site: b.site.as_str().to_string(),
-            page_view_id: b.page_view_id.clone(),
+            site: site.clone(),
+            page_view_id: page_view_id.clone(),
             metric_id: m.id.clone(),
             name: m.name.as_str().to_string(),
             value: m.value,
@@ -238,14 +248,14 @@ pub(crate) fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<Me
             // Recomputed here: the client's rating is not trusted.
             rating: m.name.rate(m.value).as_str().to_string(),
             navigation_type: m.navigation_type.as_str().to_string(),
-            url: b.url.clone(),
-            path: b.path.clone(),
+            url: url.clone(),
+            path: path.clone(),
             route: route.clone(),
             sample_rate: b.sample_rate,
-            release: b.release.clone(),
-            connection: b.connection.clone(),
+            release: release.clone(),
+            connection: connection.clone(),
             form_factor: client.form_factor.as_str().to_string(),
-            browser: client.browser.clone(),
+            browser: browser.clone(),
             engine: client.engine.to_string(),
             country: country.clone(),
             attribution: m

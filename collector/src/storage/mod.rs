@@ -10,6 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod alerts;
@@ -19,24 +20,26 @@ mod sqlite;
 /// One stored metric: a beacon's metric plus the dimensions derived at ingest.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MetricRow {
-    pub site: String,
-    pub page_view_id: String,
+    // A beacon's dimensions are shared by its metrics' rows (`Arc<str>`): a
+    // queued 4-metric beacon holds each string once, not four times.
+    pub site: Arc<str>,
+    pub page_view_id: Arc<str>,
     pub metric_id: String,
     pub name: String,
     pub value: f64,
     pub delta: f64,
     pub rating: String,
     pub navigation_type: String,
-    pub url: String,
-    pub path: String,
-    pub route: String,
+    pub url: Arc<str>,
+    pub path: Arc<str>,
+    pub route: Arc<str>,
     pub sample_rate: f64,
-    pub release: Option<String>,
-    pub connection: Option<String>,
+    pub release: Option<Arc<str>>,
+    pub connection: Option<Arc<str>>,
     pub form_factor: String,
-    pub browser: String,
+    pub browser: Arc<str>,
     pub engine: String,
-    pub country: Option<String>,
+    pub country: Option<Arc<str>>,
     /// JSON object text.
     pub attribution: Option<String>,
     pub seq: i32,
@@ -390,24 +393,24 @@ struct StoredRow {
 impl From<StoredRow> for MetricRow {
     fn from(r: StoredRow) -> Self {
         MetricRow {
-            site: r.site,
-            page_view_id: r.page_view_id,
+            site: r.site.into(),
+            page_view_id: r.page_view_id.into(),
             metric_id: r.metric_id,
             name: r.name,
             value: r.value,
             delta: r.delta,
             rating: r.rating,
             navigation_type: r.navigation_type,
-            url: r.url,
-            path: r.path,
-            route: r.route,
+            url: r.url.into(),
+            path: r.path.into(),
+            route: r.route.into(),
             sample_rate: r.sample_rate,
-            release: r.release,
-            connection: r.connection,
+            release: r.release.map(Into::into),
+            connection: r.connection.map(Into::into),
             form_factor: r.form_factor,
-            browser: r.browser,
+            browser: r.browser.into(),
             engine: r.engine,
-            country: r.country,
+            country: r.country.map(Into::into),
             attribution: r.attribution,
             seq: r.seq,
             received_at: Utc
@@ -507,7 +510,7 @@ mod tests {
         dedupe(&mut rows);
         let got: Vec<_> = rows
             .iter()
-            .map(|r| (r.page_view_id.as_str(), r.metric_id.as_str(), r.value))
+            .map(|r| (&*r.page_view_id, r.metric_id.as_str(), r.value))
             .collect();
         assert_eq!(got, [("a", "m1", 3.0), ("a", "m2", 6.0), ("b", "m1", 1.0)]);
     }
