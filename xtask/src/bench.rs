@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::pg::TempPostgres;
 
 const WRK_SCRIPT: &str = r#"
--- Each request is a realistic ~600-byte beacon with a unique page view id, and
+-- Each request is a realistic 710–760-byte beacon with a unique page view id, and
 -- varied as real traffic is: metric values spread over their usual ranges (so
 -- rollup histograms get many buckets), six URL shapes (four routes), four
 -- browsers/devices, three releases, two connection types.
@@ -342,7 +342,7 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
 
     println!("command: cargo xtask bench-ingest --secs {secs} --connections {connections}");
     println!(
-        "wrk -t2 -c{connections} -d{secs}s, ~600-byte beacons (4 metrics each, values, URLs, browsers and releases varied), 2 cores shared by wrk, server and PostgreSQL (default durable settings: fsync, synchronous_commit, full_page_writes on), after a {WARMUP_SECS} s warm-up of the same load for another site"
+        "wrk -t2 -c{connections} -d{secs}s, 710–760-byte beacons (4 metrics each, values, URLs, browsers and releases varied), 2 cores shared by wrk, server and PostgreSQL (default durable settings: fsync, synchronous_commit, full_page_writes on), after a {WARMUP_SECS} s warm-up of the same load for another site"
     );
     println!();
     println!("| target | req/s | p50 ms | p95 ms | p99 ms | non-2xx |");
