@@ -54,7 +54,7 @@ pub struct Settings {
     /// Rows written per batch at most. Larger batches share more rollup cells
     /// (PostgreSQL's cost per row is mostly the rollup upserts): bench-ingest
     /// with varied beacons stored 3 938 beacons/s with 5 000, 4 584 with 8 000
-    /// (51 MB peak RSS), 4 986 with 10 000 (a 2 500-beacon queue: 69 MB peak).
+    /// (51–58 MB peak RSS), 4 986 with 10 000 (a 2 500-beacon queue: 69 MB peak).
     #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 8_000)]
     pub batch_rows: usize,
 

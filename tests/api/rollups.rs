@@ -144,9 +144,9 @@ async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
         "too few cells to test: {first:?}"
     );
 
-    // Re-sends of every third metric with a newer seq and a value in another
-    // bucket (and often another rating), mixed with stale re-sends (older seq,
-    // must change nothing) and new metrics, in one batch.
+    // Re-sends of every third metric with a newer seq, a value in another
+    // bucket and rating `poor`, mixed with new metrics in one batch; then stale
+    // re-sends of the same metrics (an older seq), which must change nothing.
     let mut batch = Vec::new();
     for (i, r) in rows.iter().enumerate().step_by(3) {
         batch.push(MetricRow {
