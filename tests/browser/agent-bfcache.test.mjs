@@ -4,7 +4,7 @@
 // and the page is served cacheable (`no-store` pages are not eligible).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep, returnViaBfcache } from './harness.mjs';
 import { compare } from './agent-compare.mjs';
 
 let collector, site, browser;
@@ -25,15 +25,10 @@ test('a bfcache restore starts a new set of metrics (navigationType back-forward
   const k = uniqueSite('bfcache');
   const p = await browser.newPage();
   await p.goto(`${site.origin}/agent-bfcache.html?site=${k}&cacheable`);
-  await p.evaluate(() => addEventListener('pageshow', (e) => { window.__restored = e.persisted; }));
   await sleep(400);
   await p.click('#b');
   await sleep(400);
-  await p.goto(`${site.origin}/agent-reload.html?site=${k}-other`);
-  await sleep(300);
-  // A restore fires pageshow, not load: wait for the commit only.
-  await p.goBack({ waitUntil: 'commit' });
-  await p.waitForFunction(() => window.__restored === true, null, { timeout: 5000 });
+  await returnViaBfcache(p, `${site.origin}/agent-reload.html?site=${k}-other`);
   await sleep(300);
   await p.click('#b');
   await sleep(400);

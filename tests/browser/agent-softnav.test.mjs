@@ -6,7 +6,7 @@
 // (pages/agent-softnav-shim.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep, returnViaBfcache } from './harness.mjs';
 import { compare as compareWith } from './agent-compare.mjs';
 
 const SOFT_NAV_FLAG = '--enable-features=SoftNavigationHeuristics';
@@ -116,15 +116,11 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
     const k = uniqueSite('softnavbf');
     const p = await b.newPage();
     await p.goto(`${site.origin}/agent-softnav.html?site=${k}&cacheable`);
-    await p.evaluate(() => addEventListener('pageshow', (e) => { window.__restored = e.persisted; }));
     await sleep(600);
     await p.click('#go');
     await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 1, null, { timeout: 5000 });
     await sleep(1200);
-    await p.goto(`${site.origin}/plain.html`);
-    await sleep(300);
-    await p.goBack({ waitUntil: 'commit' });
-    await p.waitForFunction(() => window.__restored === true, null, { timeout: 5000 });
+    await returnViaBfcache(p, `${site.origin}/plain.html`);
     await sleep(300);
     await p.click('#buy');
     await sleep(500);

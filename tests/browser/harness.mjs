@@ -154,16 +154,16 @@ export async function startSite(collectorOrigin) {
   };
 }
 
-/**
- * `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`);
- * `extraArgs` are appended to the Chromium switches (e.g. feature flags).
- */
 /** Chromium switches of every browser test: quiet, deterministic, no sandbox (root in CI). */
 export const chromiumSwitches = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+/**
+ * `options` are merged into playwright's launch options (e.g. `ignoreDefaultArgs`);
+ * `extraArgs` are appended to the Chromium switches (e.g. feature flags).
+ */
 export async function launchBrowser(options = {}, extraArgs = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
   return chromium.launchPersistentContext(dir, {
@@ -173,6 +173,20 @@ export async function launchBrowser(options = {}, extraArgs = []) {
     args: [...chromiumSwitches, ...extraArgs],
     ...options,
   });
+}
+
+/**
+ * Leaves `page` for `awayUrl` and goes back, waiting until the page is shown
+ * again from the back/forward cache (fails if it was loaded anew instead). The
+ * browser needs the bfcache on (see agent-bfcache.test.mjs).
+ */
+export async function returnViaBfcache(page, awayUrl) {
+  await page.evaluate(() => addEventListener('pageshow', (e) => { window.__restored = e.persisted; }));
+  await page.goto(awayUrl);
+  await sleep(300);
+  // A restore fires pageshow, not load: wait for the commit only.
+  await page.goBack({ waitUntil: 'commit' });
+  await page.waitForFunction(() => window.__restored === true, null, { timeout: 5000 });
 }
 
 export function uniqueSite(prefix) {

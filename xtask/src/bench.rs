@@ -254,9 +254,8 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
         "--bin",
         "strray-collector",
     ]))?;
-    let script = std::env::temp_dir().join("strray-bench.lua");
-    std::fs::write(&script, WRK_SCRIPT)?;
-    // The same load for other sites: the warm-up (not counted) and the paced run.
+    // The load as a wrk script, for site `bench` and, the same load for other
+    // sites, the warm-up (not counted) and the paced run.
     let for_site = |site: &str, extra: &str| -> Result<std::path::PathBuf> {
         let path = std::env::temp_dir().join(format!("strray-bench-{site}.lua"));
         let text = WRK_SCRIPT
@@ -265,6 +264,7 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
         std::fs::write(&path, text + extra)?;
         Ok(path)
     };
+    let script = for_site("bench", "")?;
     let warmup_script = for_site("warmup", "")?;
 
     // Ceiling: nginx answering 204 to the same requests.
