@@ -12,8 +12,6 @@
 //! parity with web-vitals; on pages where each batch holds one window — the
 //! usual case — the two agree.
 
-use alloc::string::String;
-
 /// The largest single shift of a window, for attribution.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LargestShift {
@@ -21,8 +19,8 @@ pub struct LargestShift {
     pub value: f64,
     /// The shift's `startTime`.
     pub time: f64,
-    /// Selector of the shift's first element source (empty if none).
-    pub target: String,
+    /// The caller's handle for the shift's target (its selector stays in JS).
+    pub target: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -71,7 +69,7 @@ impl Cls {
         start: f64,
         value: f64,
         had_recent_input: bool,
-        target: impl FnOnce() -> String,
+        target: impl FnOnce() -> u32,
     ) -> bool {
         self.add_to_window(start, value, had_recent_input, target) && self.end_batch()
     }
@@ -84,7 +82,7 @@ impl Cls {
         start: f64,
         value: f64,
         had_recent_input: bool,
-        target: impl FnOnce() -> String,
+        target: impl FnOnce() -> u32,
     ) -> bool {
         if had_recent_input || !start.is_finite() || !value.is_finite() || value < 0.0 {
             return false;
@@ -135,7 +133,7 @@ mod tests {
     fn cls_of(entries: &[(f64, f64)]) -> f64 {
         let mut c = Cls::new();
         for &(t, v) in entries {
-            c.add(t, v, false, String::new);
+            c.add(t, v, false, || 0);
         }
         c.value()
     }
@@ -144,8 +142,8 @@ mod tests {
     fn per_batch_comparison_only_offers_the_last_window_like_web_vitals() {
         // One batch holding a large window and, 2 s later, a small one.
         let mut c = Cls::new();
-        c.add_to_window(100.0, 0.3, false, String::new);
-        c.add_to_window(2100.0, 0.1, false, String::new);
+        c.add_to_window(100.0, 0.3, false, || 0);
+        c.add_to_window(2100.0, 0.1, false, || 0);
         assert!(c.end_batch());
         assert!((c.value() - 0.1).abs() < 1e-12, "{}", c.value());
         // Per-entry comparison finds the true maximum.
@@ -189,7 +187,7 @@ mod tests {
     #[test]
     fn shifts_after_recent_input_are_ignored() {
         let mut c = Cls::new();
-        assert!(!c.add(10.0, 0.5, true, || "x".into()));
+        assert!(!c.add(10.0, 0.5, true, || 9));
         assert_eq!(c.value(), 0.0);
     }
 
@@ -202,16 +200,16 @@ mod tests {
     #[test]
     fn attribution_names_the_largest_shift_of_the_worst_window() {
         let mut c = Cls::new();
-        c.add(0.0, 0.05, false, || "a".into());
-        c.add(3000.0, 0.2, false, || "b".into());
-        c.add(3100.0, 0.1, false, || "c".into());
+        c.add(0.0, 0.05, false, || 1);
+        c.add(3000.0, 0.2, false, || 2);
+        c.add(3100.0, 0.1, false, || 3);
         let l = c.largest_shift().cloned();
         assert_eq!(
             l,
             Some(LargestShift {
                 value: 0.2,
                 time: 3000.0,
-                target: "b".into()
+                target: 2
             })
         );
     }
@@ -219,9 +217,9 @@ mod tests {
     #[test]
     fn the_target_closure_is_only_called_for_a_new_largest_shift() {
         let mut c = Cls::new();
-        c.add(0.0, 0.2, false, || "a".into());
+        c.add(0.0, 0.2, false, || 1);
         c.add(10.0, 0.1, false, || panic!("must not be computed"));
-        assert_eq!(c.largest_shift().map(|l| l.target.as_str()), Some("a"));
+        assert_eq!(c.largest_shift().map(|l| l.target), Some(1));
     }
 
     #[test]
@@ -283,7 +281,7 @@ mod tests {
             let mut c = Cls::new();
             let mut prev = 0.0;
             for (t, v) in entries {
-                c.add(t, v, false, String::new);
+                c.add(t, v, false, || 0);
                 prop_assert!(c.value() >= prev);
                 prev = c.value();
             }
@@ -294,7 +292,7 @@ mod tests {
         fn the_worst_window_largest_shift_is_at_most_the_value(entries in sorted_entries()) {
             let mut c = Cls::new();
             for (t, v) in entries {
-                c.add(t, v, false, String::new);
+                c.add(t, v, false, || 0);
             }
             if let Some(l) = c.largest_shift() {
                 prop_assert!(l.value <= c.value() + 1e-12);

@@ -12,7 +12,6 @@
 //! `processingEnd` (web-vitals' frame groups, so a `click` handler's processing
 //! counts for the `pointerdown` that started the interaction).
 
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -39,10 +38,10 @@ pub struct EventEntry {
     pub duration: f64,
     pub processing_start: f64,
     pub processing_end: f64,
-    /// Entry `name` (`pointerdown`, `click`, `keydown`, ...).
-    pub name: String,
-    /// Selector of the entry's target, computed by the caller (may be empty).
-    pub target: String,
+    /// The caller's handle for the entry `name` (`pointerdown`, `click`, ...).
+    pub name: u32,
+    /// The caller's handle for the target's selector; 0: none.
+    pub target: u32,
 }
 
 /// One interaction: its latency and the entries that share the longest duration.
@@ -57,8 +56,10 @@ pub struct Interaction {
 /// (up to the 8 ms rounding of `duration`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InpBreakdown {
-    pub target: String,
-    pub event_type: String,
+    /// Handle of the first entry's target that has one (0: none).
+    pub target: u32,
+    /// Handle of the first entry's `name`.
+    pub event_type: u32,
     pub input_delay: f64,
     pub processing: f64,
     pub presentation: f64,
@@ -76,8 +77,8 @@ impl Interaction {
     fn breakdown_with(&self, frame_start: f64, frame_end: f64) -> InpBreakdown {
         let Some(first) = self.entries.first() else {
             return InpBreakdown {
-                target: String::new(),
-                event_type: String::new(),
+                target: 0,
+                event_type: 0,
                 input_delay: 0.0,
                 processing: 0.0,
                 presentation: self.latency,
@@ -96,13 +97,12 @@ impl Interaction {
         let target = self
             .entries
             .iter()
-            .map(|e| &e.target)
-            .find(|t| !t.is_empty())
-            .cloned()
-            .unwrap_or_default();
+            .map(|e| e.target)
+            .find(|&t| t != 0)
+            .unwrap_or(0);
         InpBreakdown {
             target,
-            event_type: first.name.clone(),
+            event_type: first.name,
             input_delay: p_start - start,
             processing: p_end - p_start,
             presentation: next_paint - p_end,
@@ -286,8 +286,8 @@ mod tests {
             duration,
             processing_start: start + 5.0,
             processing_end: start + 15.0,
-            name: "click".into(),
-            target: String::new(),
+            name: 1,
+            target: 0,
         }
     }
 
@@ -362,16 +362,16 @@ mod tests {
                 duration: 104.0,
                 processing_start: 1010.0,
                 processing_end: 1070.0,
-                name: "pointerdown".into(),
-                target: "#b".into(),
+                name: 2,
+                target: 7,
             }],
         };
         let b = i.breakdown();
         assert_eq!(b.input_delay, 10.0);
         assert_eq!(b.processing, 60.0);
         assert_eq!(b.presentation, 34.0);
-        assert_eq!(b.target, "#b");
-        assert_eq!(b.event_type, "pointerdown");
+        assert_eq!(b.target, 7);
+        assert_eq!(b.event_type, 2);
     }
 
     #[test]
@@ -385,8 +385,8 @@ mod tests {
                 duration: 40.0,
                 processing_start: 10.0,
                 processing_end: 60.0,
-                name: "click".into(),
-                target: String::new(),
+                name: 1,
+                target: 0,
             }],
         };
         let b = i.breakdown();
@@ -406,8 +406,8 @@ mod tests {
             duration: 200.0,
             processing_start: 1002.0,
             processing_end: 1003.0,
-            name: "pointerdown".into(),
-            target: "#b".into(),
+            name: 2,
+            target: 7,
         });
         m.add(EventEntry {
             interaction_id: 3,
@@ -415,8 +415,8 @@ mod tests {
             duration: 160.0,
             processing_start: 1041.0,
             processing_end: 1191.0,
-            name: "click".into(),
-            target: "#b".into(),
+            name: 1,
+            target: 7,
         });
         let i = m.candidate(1).cloned();
         let b = i.map(|i| m.breakdown(&i));
