@@ -70,3 +70,63 @@ test('round keeps 0.1 ms and 1e-6 of CLS', () => {
   assert.equal(round(0.12345678, 1e6), 0.123457);
   assert.equal(round(3, 10), 3);
 });
+
+// The shipped wasm kernel through its real exports (the ABI core.js relies on;
+// the math itself is unit- and property-tested in vitals-core).
+const dist = process.env.STRRAY_AGENT_DIR || path.join(root, 'target/agent-dist');
+async function kernel() {
+  const { wasm } = JSON.parse(readFileSync(path.join(dist, 'manifest.json'), 'utf8'));
+  const { instance } = await WebAssembly.instantiate(readFileSync(path.join(dist, wasm)), {});
+  return instance.exports;
+}
+
+test('kernel: ratings at the web-vitals thresholds, in MetricName order', async () => {
+  const k = await kernel();
+  const NAMES = ['FCP', 'LCP', 'FID', 'CLS', 'TTI', 'INP', 'TTFB', 'TBT'];
+  const cases = { LCP: [2500, 4000], INP: [200, 500], CLS: [0.1, 0.25], FCP: [1800, 3000], TTFB: [800, 1800], FID: [100, 300] };
+  for (const [name, [good, poor]] of Object.entries(cases)) {
+    const m = NAMES.indexOf(name);
+    assert.deepEqual([k.g(m, good), k.g(m, good * 1.001), k.g(m, poor), k.g(m, poor * 1.001)], [0, 1, 1, 2], name);
+  }
+});
+
+test('kernel: CLS windows and the largest shift handle', async () => {
+  const k = await kernel();
+  assert.equal(k.c(100, 0.1, 0, 1), 1, 'first shift is its window\'s largest');
+  assert.equal(k.c(500, 0.05, 0, 2), 0);
+  assert.equal(k.c(600, 0.5, 1, 3), 0, 'hadRecentInput is ignored');
+  assert.ok(Math.abs(k.C() - 0.15) < 1e-12);
+  assert.deepEqual([k.o(0), k.o(1)], [100, 1]);
+  assert.equal(k.C(), -1, 'unchanged');
+  assert.equal(k.c(3000, 0.3, 0, 4), 1, 'a gap of ≥ 1 s starts a new window');
+  assert.equal(k.C(), 0.3);
+  assert.deepEqual([k.o(0), k.o(1)], [3000, 4]);
+  k.r();
+  assert.equal(k.C(), -1, 'reset: no window');
+});
+
+test('kernel: INP pick and split with handles; TTI and TBT', async () => {
+  const k = await kernel();
+  assert.equal(k.i(NaN), -1, 'no interactions');
+  assert.equal(k.w(1, 104), 1);
+  k.e(1, 1000, 104, 1010, 1070, 5, 6);
+  k.e(0, 1500, 300, 1510, 1520, 0, 0); // no interaction id: never a candidate
+  assert.equal(k.i(NaN), 104);
+  assert.deepEqual([2, 3, 4, 5, 6].map(k.o), [10, 60, 34, 6, 5]);
+  // 50 interactions: the second longest is INP (one skipped per 50).
+  k.e(2, 2000, 200, 2005, 2100, 7, 8);
+  assert.equal(k.i(50), 104);
+  assert.equal(k.i(49), 200);
+  // TTI: quiet 5 s after FCP with no long task → FCP; a 150 ms long task moves it.
+  assert.equal(k.t(1000, 1000, 5999, 0), -1);
+  assert.equal(k.o(7), 1000, 'next check in ≥ 1 s');
+  assert.equal(k.t(1000, 1000, 6000, 0), 1000);
+  assert.ok(k.o(7) === 0, 'TBT 0');
+  k.l(0, 2000, 2150);
+  assert.equal(k.t(1000, 1000, 7100, 0), -1);
+  assert.equal(k.t(1000, 1000, 7150, 0), 2150);
+  assert.equal(k.o(7), 100, 'TBT: the part beyond 50 ms');
+  // Three requests in flight keep the network busy.
+  [1, 2, 3].forEach((t) => k.f(t));
+  assert.equal(k.t(1000, 1000, 60000, 0), -1);
+});
