@@ -23,7 +23,12 @@ function str(x) {
   return typeof x == "string" ? x : "";
 }
 
-// CSS selector of a DOM node, walking up to the document (metrics-spec §1.12).
+// CSS selector of a DOM node, walking up to the document (metrics-spec §1.12),
+// as web-vitals' getSelector builds it: `#id` (and stop), or the tag with its
+// classes (the element's classList: unique, split at ASCII whitespace) sorted;
+// a non-element's upper-cased name; stop before the steps' lengths (not
+// counting the `>`s, like web-vitals) would pass 99. At most 100 steps (a
+// hostile cyclic `parentNode` cannot hang the page).
 function selector(n) {
   var sel = "";
   for (var i = 0; i < 100 && n; i++) {
@@ -31,8 +36,8 @@ function selector(n) {
     if (typeof type != "number" || type == 9) break;
     var el = type == 1, name = str(n.nodeName), id = el ? str(n.id) : "";
     var step = id ? "#" + id
-      : !el ? name.replace(/^#+/, "").toUpperCase()
-      : [name.toLowerCase()].concat(str(n.getAttribute("class")).split(/[ \t\n\f\r]+/).filter(Boolean).sort()).join(".");
+      : !el ? name.toUpperCase().replace(/^#/, "")
+      : [name.toLowerCase()].concat(Array.from(n.classList || []).sort()).join(".");
     if (sel.length + step.length > 99) {
       if (!sel) sel = step;
       break;

@@ -7,15 +7,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { root } from './harness.mjs';
+import { getSelector } from '../../node_modules/web-vitals/dist/modules/lib/getSelector.js';
 
 const src = readFileSync(path.join(root, 'agent-wasm/js/core.js'), 'utf8');
 const { selector, cut, round } = new Function(`${src}\nreturn { selector, cut, round };`)();
+
+/** A DOMTokenList's tokens: split at ASCII whitespace, duplicates dropped. */
+const tokens = (cls) => [...new Set((cls || '').split(/[ \t\n\f\r]+/).filter(Boolean))];
 
 /** An element chain from the root down: each step `[nodeName, id, class]`. */
 function chain(...steps) {
   let parent = { nodeType: 9, nodeName: '#document' };
   for (const [name, id = '', cls = null] of steps) {
-    parent = { nodeType: 1, nodeName: name, id, parentNode: parent, getAttribute: (a) => (a === 'class' ? cls : null) };
+    parent = { nodeType: 1, nodeName: name, id, parentNode: parent, classList: tokens(cls) };
   }
   return parent;
 }
@@ -25,6 +29,7 @@ test('selector steps follow web-vitals', () => {
   assert.equal(selector(chain(['DIV', 'main', 'x'])), '#main');
   assert.equal(selector(chain(['P', '', '  '])), 'p');
   assert.equal(selector(chain(['DIV', '', '\tb\n  a\fc\r'])), 'div.a.b.c');
+  assert.equal(selector(chain(['DIV', '', 'b a b'])), 'div.a.b');
   // Only ASCII whitespace separates classes (U+00A0 does not).
   assert.equal(selector(chain(['I', '', 'é\u00a0x ü'])), 'i.é\u00a0x.ü');
   const text = { nodeType: 3, nodeName: '#text', parentNode: chain(['P']) };
@@ -44,17 +49,57 @@ test('selectors stop before one hundred characters', () => {
   // A single step longer than the limit is kept whole (web-vitals does too).
   const huge = 'X'.repeat(150);
   assert.equal(selector(chain(['BODY'], [huge])), huge.toLowerCase());
+  // The limit counts the steps, not the `>`s between them (as web-vitals does).
+  const full = selector(chain(['A'.repeat(38)], ['B'.repeat(55)], ['C'.repeat(5)]));
+  assert.equal(full.length, 100);
 });
 
 test('selector of nothing, a detached node or a hostile object is empty or partial, never a throw', () => {
   assert.equal(selector(null), '');
   assert.equal(selector(undefined), '');
   assert.equal(selector({}), '');
-  assert.equal(selector({ nodeType: 1, nodeName: 'B', id: { not: 'a string' }, getAttribute: () => 7, parentNode: null }), 'b');
+  assert.equal(selector({ nodeType: 1, nodeName: 'B', id: { not: 'a string' }, parentNode: null }), 'b');
   // A cycle ends after 100 steps at most, within the length limit.
-  const a = { nodeType: 1, nodeName: 'A', id: '', getAttribute: () => null };
+  const a = { nodeType: 1, nodeName: 'A', id: '' };
   a.parentNode = a;
   assert.equal(selector(a), Array(50).fill('a').join('>'));
+});
+
+test('selector equals web-vitals getSelector, and its properties hold, over 2 000 random DOM chains', () => {
+  // mulberry32: a seeded PRNG, so a failure reproduces.
+  let seed = 0x5eed;
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (n) => Math.floor(rnd() * n);
+  const word = (max) => Array.from({ length: 1 + pick(max) }, () => 'abcxyzDIV-_é'[pick(12)]).join('');
+  for (let run = 0; run < 2000; run++) {
+    const steps = Array.from({ length: 1 + pick(25) }, () => [
+      word(pick(3) === 0 ? 60 : 8).toUpperCase(),
+      pick(6) === 0 ? word(10) : '',
+      pick(2) ? Array.from({ length: pick(4) }, () => word(6)).join(pick(2) ? ' ' : '\t ') : null,
+    ]);
+    const own = steps.map(([name, id, cls]) => (id ? `#${id}` : [name.toLowerCase(), ...tokens(cls).sort()].join('.')));
+    const s = selector(chain(...steps));
+    // Same string as web-vitals' own getSelector on the same nodes.
+    assert.equal(s, getSelector(chain(...steps)), JSON.stringify(steps));
+    const parts = s.split('>');
+    const ctx = `${JSON.stringify(steps)} → ${s}`;
+    // A contiguous run of the chain's steps, ending at the target.
+    assert.deepEqual(parts, own.slice(own.length - parts.length), ctx);
+    // The steps alone stay under 100 characters (the `>`s are not counted, as
+    // in web-vitals), unless the target's own step alone is longer.
+    assert.ok(s.length - (parts.length - 1) < 100 || parts.length === 1, ctx);
+    // It stops at the nearest id: no id below the first part.
+    assert.ok(parts.slice(1).every((p) => !p.startsWith('#')), ctx);
+    // And only there, at the root, or where one more step would reach 100.
+    const next = own[own.length - parts.length - 1];
+    const stopped = parts[0].startsWith('#') || next === undefined || s.length + next.length > 99;
+    assert.ok(stopped, ctx);
+  }
 });
 
 test('cut caps by code point and never splits a surrogate pair', () => {

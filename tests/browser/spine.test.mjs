@@ -81,11 +81,14 @@ test('the demo page reports every metric through the script tag into PostgreSQL'
 test('a page sampled out (data-sample-rate tiny) sends nothing', async () => {
   const key = uniqueSite('sampled');
   const page = await browser.newPage();
+  const wasm = [];
+  page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(r.url()));
   await page.goto(`${site.origin}/sampled.html?site=${key}`);
   await sleep(1500);
   await page.goto('about:blank');
   await sleep(1500);
   assert.deepEqual(await collector.metrics(key), []);
+  assert.deepEqual(wasm, [], 'an unsampled page view does not fetch the wasm');
   // Control: the same page with sampling at 1 does report (so the check above can fail).
   const page2 = await browser.newPage();
   await page2.goto(`${site.origin}/plain.html?site=${key}`);
@@ -95,4 +98,36 @@ test('a page sampled out (data-sample-rate tiny) sends nothing', async () => {
   assert.ok(rows.some((x) => x.name === 'FCP'), 'control page reported');
   await page.close();
   await page2.close();
+});
+
+/** Loads `file` with the given privacy signals set before any script runs, then leaves it. */
+async function privacyRun(file, key, signals) {
+  const page = await browser.newPage();
+  await page.addInitScript((sig) => {
+    for (const [k, v] of Object.entries(sig)) Object.defineProperty(Navigator.prototype, k, { get: () => v, configurable: true });
+  }, signals);
+  await page.goto(`${site.origin}/${file}?site=${key}`);
+  await sleep(1500);
+  await page.goto('about:blank');
+  await page.close();
+}
+
+test('data-respect-privacy: nothing is sent under Global Privacy Control or Do-Not-Track, and only then', async () => {
+  const gpc = uniqueSite('gpc');
+  const dnt = uniqueSite('dnt');
+  await privacyRun('private.html', gpc, { globalPrivacyControl: true });
+  await privacyRun('private.html', dnt, { doNotTrack: '1' });
+  // Controls (so the checks above can fail): the attribute without a signal,
+  // and a signal without the attribute (respecting it is opt-in).
+  const quiet = uniqueSite('nosignal');
+  const optOut = uniqueSite('noattr');
+  await privacyRun('private.html', quiet, { globalPrivacyControl: false, doNotTrack: '0' });
+  await privacyRun('plain.html', optOut, { globalPrivacyControl: true, doNotTrack: '1' });
+  for (const key of [quiet, optOut]) {
+    const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'FCP'));
+    assert.ok(rows.some((x) => x.name === 'FCP'), `${key}: reported`);
+  }
+  await sleep(1000);
+  assert.deepEqual(await collector.metrics(gpc), [], 'GPC respected');
+  assert.deepEqual(await collector.metrics(dnt), [], 'DNT respected');
 });
