@@ -2,7 +2,7 @@
 // same agent, which reports to the collector like the script tag does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
 
@@ -21,6 +21,9 @@ after(async () => {
 test('init() from the npm package measures and reports the page', async () => {
   const pkg = JSON.parse(readFileSync(path.join(process.env.STRRAY_AGENT_DIR, 'npm/package.json'), 'utf8'));
   assert.equal(pkg.type, 'module');
+  // Every file the manifest names ships (types included).
+  for (const f of pkg.files) assert.ok(existsSync(path.join(process.env.STRRAY_AGENT_DIR, 'npm', f)), `${f} in the package`);
+  assert.equal(pkg.exports['.'].types, './index.d.ts');
   const k = uniqueSite('npm');
   const p = await browser.newPage();
   const errors = [];

@@ -341,6 +341,11 @@ fn write_npm_package(root: &Path, dir: &Path, src: &str, wasm: &[u8]) -> Result<
     fs::create_dir_all(dir)?;
     fs::write(dir.join("agent_bg.wasm"), wasm)?;
     fs::write(dir.join("index.js"), minify_module(root, src)?)?;
+    fs::copy(
+        root.join("agent-wasm/js/index.d.ts"),
+        dir.join("index.d.ts"),
+    )
+    .context("copying agent-wasm/js/index.d.ts")?;
     fs::write(
         dir.join("package.json"),
         format!(
@@ -350,8 +355,9 @@ fn write_npm_package(root: &Path, dir: &Path, src: &str, wasm: &[u8]) -> Result<
   "description": "StrRay Vitals browser agent (wasm): FCP, LCP, CLS, INP, TTFB, FID, TTI, TBT",
   "type": "module",
   "main": "index.js",
-  "exports": {{ ".": "./index.js", "./agent_bg.wasm": "./agent_bg.wasm" }},
-  "files": ["index.js", "agent_bg.wasm", "README.md"],
+  "types": "index.d.ts",
+  "exports": {{ ".": {{ "types": "./index.d.ts", "default": "./index.js" }}, "./agent_bg.wasm": "./agent_bg.wasm" }},
+  "files": ["index.js", "index.d.ts", "agent_bg.wasm", "README.md"],
   "sideEffects": false,
   "license": "{}"
 }}
