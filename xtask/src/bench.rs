@@ -1,8 +1,10 @@
 //! `cargo xtask bench-ingest`: durable ingest throughput of the collector on
-//! PostgreSQL against an nginx-204 ceiling, with the same wrk settings.
+//! PostgreSQL against an nginx-204 ceiling, with the same wrk settings, and
+//! what half the ceiling would cost in CPU: wrk's, the collector's parsing and
+//! validation, and PostgreSQL's per-row insert, each measured in the run.
 //! Needs `wrk` and `nginx` (Debian packages) besides what the tests need.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -230,7 +232,6 @@ fn postgres_ticks(data: &Path) -> u64 {
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     write!(
         s,
@@ -240,6 +241,59 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+/// CPU ticks of this process's exited, waited-for children (wrk, psql): the
+/// difference around one `wrk` call is that wrk's CPU time.
+fn children_ticks() -> u64 {
+    cpu_ticks(std::process::id(), true) - cpu_ticks(std::process::id(), false)
+}
+
+/// PostgreSQL's time (ms) to INSERT the stored rows of `site` again in one
+/// statement — the writer's batch shape — with the rollup triggers off
+/// (`session_replication_role = replica`) and on, inside a transaction that
+/// is rolled back. One backend working alone, so elapsed ≈ its CPU time.
+fn insert_cost_ms(url: &str, site: &str) -> Result<(f64, f64)> {
+    let sql = format!(
+        "BEGIN;\n\
+         CREATE TEMP TABLE again ON COMMIT DROP AS SELECT * FROM metric WHERE site = '{site}';\n\
+         SET LOCAL session_replication_role = replica;\n\
+         DELETE FROM metric WHERE site = '{site}';\n\
+         \\timing on\n\
+         INSERT INTO metric SELECT * FROM again;\n\
+         \\timing off\n\
+         DELETE FROM metric WHERE site = '{site}';\n\
+         SET LOCAL session_replication_role = origin;\n\
+         \\timing on\n\
+         INSERT INTO metric SELECT * FROM again;\n\
+         \\timing off\n\
+         ROLLBACK;\n"
+    );
+    let mut child = Command::new("psql")
+        .args([url, "-qX", "-v", "ON_ERROR_STOP=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running psql")?;
+    child
+        .stdin
+        .take()
+        .context("psql stdin")?
+        .write_all(sql.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Time: "))
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect();
+    match times[..] {
+        [off, on] => Ok((off, on)),
+        _ => bail!("psql timings: {times:?}"),
+    }
 }
 
 pub fn ingest(secs: u32, connections: u32) -> Result<()> {
@@ -266,6 +320,22 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     };
     let script = for_site("bench", "")?;
     let warmup_script = for_site("warmup", "")?;
+    // The same beacons made invalid by their last metric (a negative value):
+    // the collector parses and validates all of each, then answers 422 —
+    // its per-beacon cost without the queue, the writer and PostgreSQL.
+    let rejected_script = {
+        let path = for_site("rejected", "")?;
+        let text = std::fs::read_to_string(&path)?;
+        let invalid = text.replace(
+            r#"{"name":"TTFB","id":"%s1000000000004","value":%.1f"#,
+            r#"{"name":"TTFB","id":"%s1000000000004","value":-%.1f"#,
+        );
+        if invalid == text {
+            bail!("bench script: the TTFB value to invalidate was not found");
+        }
+        std::fs::write(&path, invalid)?;
+        path
+    };
 
     // Ceiling: nginx answering 204 to the same requests.
     let nginx_port = free_port()?;
@@ -289,12 +359,14 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
             .context("starting nginx (apt-get install nginx)")?,
     );
     std::thread::sleep(Duration::from_millis(500));
+    let wrk_ticks_before = children_ticks();
     let ceiling = wrk(
         &format!("http://127.0.0.1:{nginx_port}"),
         &script,
         connections,
         secs,
     )?;
+    let ceiling_wrk_ticks = children_ticks().saturating_sub(wrk_ticks_before);
     drop(nginx);
 
     // The collector on PostgreSQL. Migrations first, timed on their own: a
@@ -379,9 +451,23 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let paced = drive(&paced_script, secs)?;
     let (paced_beacons, _) = stored(&pg.url, "paced", &paced, connections)?;
     let paced_rate = paced_beacons as f64 / paced.secs;
+    let before = (cpu_ticks(pid, false), children_ticks());
+    let rejected = wrk(&collector_url, &rejected_script, connections, secs)?;
+    let rejected_ticks = (
+        cpu_ticks(pid, false).saturating_sub(before.0),
+        children_ticks().saturating_sub(before.1),
+    );
+    if rejected.non_2xx != rejected.requests {
+        bail!(
+            "rejected run: {} of {} beacons were not refused",
+            rejected.requests - rejected.non_2xx,
+            rejected.requests
+        );
+    }
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.join();
     drop(collector);
+    let (insert_off_ms, insert_on_ms) = insert_cost_ms(&pg.url, "bench")?;
     let accepted = run.requests - run.non_2xx;
     let ceiling_rate = ceiling.requests as f64 / ceiling.secs;
 
@@ -433,6 +519,48 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     println!(
         "| `strray-collector migrate` on an empty database | {} ms |",
         migrate_time.as_millis()
+    );
+
+    // What 0.5× would take on this machine, from the per-item CPU costs just
+    // measured (µs of CPU per request, beacon or row).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
+    let target = 0.5 * ceiling_rate;
+    let rows_per_beacon = rows as f64 / beacons.max(1) as f64;
+    let us = |ticks: u64, n: u64| ticks as f64 * 10_000.0 / n.max(1) as f64;
+    let wrk_us = us(rejected_ticks.1, rejected.requests);
+    let parse_us = us(rejected_ticks.0, rejected.requests);
+    let row_off_us = insert_off_ms * 1000.0 / rows.max(1) as f64;
+    let row_on_us = insert_on_ms * 1000.0 / rows.max(1) as f64;
+    let need = |us_each: f64, per_s: f64| us_each * per_s / 1e6;
+    println!();
+    println!(
+        "CPU budget at 0.5× the ceiling ({target:.0} beacons/s = {:.0} rows/s) on {cores:.0} cores:",
+        target * rows_per_beacon
+    );
+    println!();
+    println!("| consumer | CPU per item (measured here) | cores at 0.5× |");
+    println!("|---|---:|---:|");
+    println!(
+        "| wrk, building and sending a beacon (nginx run: {:.1} µs) | {wrk_us:.1} µs / request | {:.2} |",
+        us(ceiling_wrk_ticks, ceiling.requests),
+        need(wrk_us, target)
+    );
+    println!(
+        "| collector, parse + validate + 422 only (no queue, writer or database; {:.0} rejected/s) | {parse_us:.1} µs / beacon | {:.2} |",
+        rejected.requests as f64 / rejected.secs,
+        need(parse_us, target)
+    );
+    println!(
+        "| PostgreSQL, INSERT of the stored rows in one statement, rollup triggers off | {row_off_us:.1} µs / row | {:.2} |",
+        need(row_off_us, target * rows_per_beacon)
+    );
+    println!(
+        "| PostgreSQL, the same with the rollup triggers | {row_on_us:.1} µs / row | {:.2} |",
+        need(row_on_us, target * rows_per_beacon)
+    );
+    println!(
+        "| total without rollups (a lower bound: the accepted path also derives dimensions, queues and encodes batches; commits fsync) | | {:.2} of {cores:.0} |",
+        need(wrk_us, target) + need(parse_us, target) + need(row_off_us, target * rows_per_beacon)
     );
     Ok(())
 }
