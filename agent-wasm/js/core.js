@@ -108,16 +108,29 @@ function start(config, wasmUrl) {
   var F = W.fetch;
   if (typeof F == "function")
     W.fetch = function () {
-      var done = track();
-      var p = F.apply(this, arguments);
-      p.then(done, done);
+      var done = track(), p;
+      try {
+        p = F.apply(this, arguments);
+      } finally {
+        // A fetch that throws, or a page's polyfill that returns no promise,
+        // is not in flight; its own result or exception passes unchanged.
+        if (p && typeof p.then == "function") p.then(done, done);
+        else done();
+      }
       return p;
     };
   var X = W.XMLHttpRequest && XMLHttpRequest.prototype, xsend = X && X.send;
   if (xsend)
     X.send = function () {
-      this.addEventListener("loadend", track());
-      return xsend.apply(this, arguments);
+      var done = track();
+      try {
+        this.addEventListener("loadend", done);
+        return xsend.apply(this, arguments);
+      } catch (e) {
+        // Not sent (e.g. not opened): not in flight.
+        done();
+        throw e;
+      }
     };
 
   var load = typeof WebAssembly.instantiateStreaming == "function"

@@ -131,3 +131,22 @@ test('data-respect-privacy: nothing is sent under Global Privacy Control or Do-N
   assert.deepEqual(await collector.metrics(gpc), [], 'GPC respected');
   assert.deepEqual(await collector.metrics(dnt), [], 'DNT respected');
 });
+
+test('fetch/XHR calls that throw pass through the agent\'s wrappers unchanged and never hold TTI back', async () => {
+  const key = uniqueSite('oddnet');
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${site.origin}/hostile-net.html?site=${key}`);
+  // The wrappers are installed when the agent's script runs.
+  await page.waitForFunction(() => window.fetch.toString().indexOf('/blocked') < 0);
+  await page.waitForFunction(() => window.__seen.xhr.length === 3);
+  const seen = await page.evaluate(() => window.__seen);
+  assert.deepEqual(seen.fetch, Array(3).fill('blocked by the page'), 'the page\'s own exception');
+  assert.deepEqual(seen.xhr, ['InvalidStateError', 'InvalidStateError', 'InvalidStateError'], 'the browser\'s own exception');
+  // TTI: FCP, then a 5 s quiet window — reached only if nothing stayed in flight.
+  const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'TTI'), 15000);
+  assert.ok(rows.some((x) => x.name === 'TTI'), 'TTI reported');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
