@@ -157,8 +157,14 @@ function start(config, wasmUrl) {
     var HARD = 0, BFCACHE = 1, SOFT = 2;
     var ALL = -1;
 
+    // Strings the kernel holds as handles (event names, INP targets): each
+    // distinct one once, so the table is bounded by the page's distinct
+    // elements and event types however long the page lives.
     var S;
-    var handle = function (s) { return s ? S.push(s) - 1 : 0; };
+    var handle = function (s) {
+      var i = S.indexOf(s);
+      return i >= 0 ? i : S.push(s) - 1;
+    };
     var random = Math.random;
     var pageViewId = function () {
       var a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", s = "";
@@ -175,9 +181,12 @@ function start(config, wasmUrl) {
     var slots, activation = 0, firstHidden = Infinity, fcp = NaN, clsStarted = false;
     var countBase = 0, lcpFinal = false, lcpUrl = "", fidDone = false, fidPoly = false, fidPending = null;
     var ttiDone = false, observers = [];
+    // Selector of the current CLS window's largest shift (see the kernel's `c`).
+    var windowTarget = "";
     var fresh = function () {
       slots = NAMES.map(slot);
       S = [""];
+      windowTarget = "";
     };
     fresh();
 
@@ -232,9 +241,9 @@ function start(config, wasmUrl) {
       if (kind == SHIFT) {
         var v = k.C();
         if (v >= 0) {
-          var s = slots[CLS], target = S[k.o(1)];
+          var s = slots[CLS];
           s.v = v;
-          s.a = target ? { target: target, time: k.o(0) } : { time: k.o(0) };
+          s.a = windowTarget ? { target: windowTarget, time: k.o(0) } : { time: k.o(0) };
         }
       }
     };
@@ -311,8 +320,7 @@ function start(config, wasmUrl) {
 
     var onShift = function (e, t) {
       if (!clsStarted) return;
-      var h = S.length;
-      if (k.c(t, Number(e.value), e.hadRecentInput === true ? 1 : 0, h)) {
+      if (k.c(t, Number(e.value), e.hadRecentInput === true ? 1 : 0)) {
         // The shift became its window's largest: its target is the first
         // source whose node is an Element, else the first source's node.
         var src = e.sources || [], node = src[0] && src[0].node;
@@ -323,7 +331,7 @@ function start(config, wasmUrl) {
             break;
           }
         }
-        S.push(selector(node));
+        windowTarget = selector(node);
       }
     };
 
@@ -386,9 +394,9 @@ function start(config, wasmUrl) {
       var v = k.i(typeof total == "number" && isFinite(total) ? total - countBase : NaN);
       var s = slots[INP];
       if (v >= 0) {
-        var target = S[k.o(5)];
+        var target = S[k.o(4)];
         s.v = v;
-        s.a = { event_type: S[k.o(6)], input_delay: k.o(2), processing: k.o(3), presentation: k.o(4) };
+        s.a = { event_type: S[k.o(5)], input_delay: k.o(1), processing: k.o(2), presentation: k.o(3) };
         if (target) s.a.target = target;
       } else if (v == -2 && restart != HARD && s.v < 0) {
         // web-vitals v6: interactions after a restore that all stayed below
@@ -473,11 +481,11 @@ function start(config, wasmUrl) {
       open.forEach(function (s) { k.f(s); });
       // Search from FCP (web.dev/Lighthouse); never earlier than FCP or DCL end.
       var tti = k.t(fcp, Math.max(fcp, n0(nav && nav.domContentLoadedEventEnd)), t, n0(nav && nav.responseEnd));
-      if (tti < 0) return later(checkTti, k.o(7));
+      if (tti < 0) return later(checkTti, k.o(6));
       ttiDone = true;
       slots[TTI].v = pos(tti - activation);
       slots[TTI].ready = true;
-      slots[TBT].v = k.o(7);
+      slots[TBT].v = k.o(6);
       slots[TBT].ready = true;
       // Send now, so TTI is not lost if the page lives on for long.
       flush();

@@ -10,7 +10,7 @@
 //!
 //! The interface is raw wasm exports of numbers (no wasm-bindgen: no JS glue,
 //! no externref table, no string passing). Strings stay in JS; the kernel
-//! holds them as the caller's `u32` handles (0: none). Results beyond the
+//! holds an INP entry's name and target as the caller's `u32` handles (0: none). Results beyond the
 //! return value are read with `o(slot)` (see [`Out`]). Nothing here can trap
 //! on page data: values are plain `f64`s, lists are bounded, and a re-entrant
 //! call finds the state borrowed and does nothing.
@@ -35,8 +35,6 @@ const MAX_INTERVALS: usize = 1000;
 enum Out {
     /// `C`: start time of the worst window's largest shift.
     ShiftTime,
-    /// `C`: the handle given to `c` for that shift.
-    ShiftTarget,
     /// `i`: INP split.
     InputDelay,
     Processing,
@@ -56,7 +54,7 @@ struct Kernel {
     long_tasks: Vec<(f64, f64)>,
     requests: Vec<(f64, f64)>,
     in_flight: Vec<f64>,
-    out: [f64; 8],
+    out: [f64; 7],
 }
 
 /// The kernel's one instance.
@@ -99,23 +97,23 @@ mod exports {
         });
     }
 
-    /// A `layout-shift` entry; `h` is the caller's handle for its target.
-    /// Returns 1 when it became the largest shift of its window (the caller
-    /// then records the selector under `h`).
+    /// A `layout-shift` entry. Returns 1 when it became the largest shift of
+    /// the current window: the caller then keeps its target's selector, which
+    /// names the worst window's largest shift whenever `C` reports a new CLS.
     #[unsafe(export_name = "c")]
-    pub extern "C" fn shift(start: f64, value: f64, recent_input: u32, h: u32) -> u32 {
+    pub extern "C" fn shift(start: f64, value: f64, recent_input: u32) -> u32 {
         with(|k| {
             let mut largest = 0;
             k.cls.add_to_window(start, value, recent_input != 0, || {
                 largest = 1;
-                h
+                0
             });
             largest
         })
     }
 
     /// End of an observer batch of shifts: the new CLS, or -1 if unchanged
-    /// (`ShiftTime` / `ShiftTarget` then name its largest shift).
+    /// (`ShiftTime` is then the time of the current window's largest shift).
     #[unsafe(export_name = "C")]
     pub extern "C" fn shift_batch_end() -> f64 {
         with(|k| {
@@ -124,7 +122,6 @@ mod exports {
             }
             if let Some(l) = k.cls.largest_shift() {
                 k.out[Out::ShiftTime as usize] = l.time;
-                k.out[Out::ShiftTarget as usize] = f64::from(l.target);
             }
             k.cls.value()
         })
