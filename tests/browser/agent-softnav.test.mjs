@@ -76,7 +76,12 @@ async function matchPerUrl(t, k, ready) {
   assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
   for (const l of lib) {
     const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
-    const tol = l.name === 'CLS' ? 1e-4 : 1;
+    // After a bfcache restore FCP and LCP are "now" in a double-rAF callback:
+    // the libraries' callbacks of one frame run one after another, so the
+    // comparable claim is "the same frame" (as in agent-compare.mjs; METRICS.md,
+    // deviations). A run saw web-vitals' own FCP and LCP 1.5 ms apart here.
+    const frameTimed = l.navigationType === 'back-forward-cache' && (l.name === 'FCP' || l.name === 'LCP');
+    const tol = l.name === 'CLS' ? 1e-4 : frameTimed ? 16.7 : 1;
     assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
   }
   return { want, agent };
