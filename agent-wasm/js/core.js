@@ -83,7 +83,9 @@ function start(config, wasmUrl) {
       try { f(a, b); } catch (e) {}
     };
   };
-  var on = function (target, type, f) { target.addEventListener(type, safe(f), true); };
+  var on = function (target, type, f, once) {
+    target.addEventListener(type, safe(f), { capture: true, once: !!once });
+  };
   var later = function (f, ms) { setTimeout(safe(f), ms); };
   var entries = function (type) { return P.getEntriesByType(type); };
   var hidden = function () { return D.visibilityState == "hidden"; };
@@ -133,11 +135,13 @@ function start(config, wasmUrl) {
       }
     };
 
+  var fromBytes = function () {
+    return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, {}); });
+  };
   var load = typeof WebAssembly.instantiateStreaming == "function"
-    ? WebAssembly.instantiateStreaming(fetch(wasmUrl), {})
-      // A server without `application/wasm` fails streaming; read the bytes instead.
-      .catch(function () { return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, {}); }); })
-    : fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, {}); });
+    // A server without `application/wasm` fails streaming; read the bytes instead.
+    ? WebAssembly.instantiateStreaming(fetch(wasmUrl), {}).catch(fromBytes)
+    : fromBytes();
   return load.then(function (m) {
     run(m.instance.exports);
     return true;
@@ -607,13 +611,7 @@ function start(config, wasmUrl) {
         if (supported(TYPES[LONGTASK])) later(checkTti, 0);
       };
       if (D.readyState == "complete") later(loaded, 0);
-      else {
-        var once = false;
-        on(W, "load", function () {
-          if (!once) later(loaded, 0);
-          once = true;
-        });
-      }
+      else on(W, "load", function () { later(loaded, 0); }, true);
     };
 
     // Page-lifetime listeners (window, capture, so they run before the page's own).
@@ -637,12 +635,7 @@ function start(config, wasmUrl) {
     ["mousedown", "keydown", "touchstart", "pointerdown", "pointerup", "pointercancel"].forEach(function (type) {
       on(W, type, fidPolyfill);
     });
-    if (prerendering()) {
-      var once = false;
-      on(D, "prerenderingchange", function () {
-        if (!once) activated();
-        once = true;
-      });
-    } else activated();
+    if (prerendering()) on(D, "prerenderingchange", activated, true);
+    else activated();
   }
 }

@@ -86,31 +86,15 @@ test('the demo page reports every metric through the script tag into PostgreSQL'
   await page.close();
 });
 
-test('a page sampled out (data-sample-rate tiny) sends nothing', async () => {
-  const key = uniqueSite('sampled');
+/**
+ * Loads `file` for site `key`, with `signals` (navigator properties, e.g.
+ * privacy signals) set before any script runs, then leaves it so the agent
+ * sends what it has. Returns the URLs the page requested.
+ */
+async function visit(file, key, signals = {}) {
   const page = await browser.newPage();
-  const wasm = [];
-  page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(r.url()));
-  await page.goto(`${site.origin}/sampled.html?site=${key}`);
-  await sleep(1500);
-  await page.goto('about:blank');
-  await sleep(1500);
-  assert.deepEqual(await collector.metrics(key), []);
-  assert.deepEqual(wasm, [], 'an unsampled page view does not fetch the wasm');
-  // Control: the same page with sampling at 1 does report (so the check above can fail).
-  const page2 = await browser.newPage();
-  await page2.goto(`${site.origin}/plain.html?site=${key}`);
-  await sleep(1500);
-  await page2.goto('about:blank');
-  const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'FCP'));
-  assert.ok(rows.some((x) => x.name === 'FCP'), 'control page reported');
-  await page.close();
-  await page2.close();
-});
-
-/** Loads `file` with the given privacy signals set before any script runs, then leaves it. */
-async function privacyRun(file, key, signals) {
-  const page = await browser.newPage();
+  const requested = [];
+  page.on('request', (r) => requested.push(r.url()));
   await page.addInitScript((sig) => {
     for (const [k, v] of Object.entries(sig)) Object.defineProperty(Navigator.prototype, k, { get: () => v, configurable: true });
   }, signals);
@@ -118,19 +102,32 @@ async function privacyRun(file, key, signals) {
   await sleep(1500);
   await page.goto('about:blank');
   await page.close();
+  return requested;
 }
+
+test('a page sampled out (data-sample-rate tiny) sends nothing', async () => {
+  const key = uniqueSite('sampled');
+  const requested = await visit('sampled.html', key);
+  await sleep(1500);
+  assert.deepEqual(await collector.metrics(key), []);
+  assert.deepEqual(requested.filter((u) => u.endsWith('.wasm')), [], 'an unsampled page view does not fetch the wasm');
+  // Control: the same page with sampling at 1 does report (so the check above can fail).
+  await visit('plain.html', key);
+  const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'FCP'));
+  assert.ok(rows.some((x) => x.name === 'FCP'), 'control page reported');
+});
 
 test('data-respect-privacy: nothing is sent under Global Privacy Control or Do-Not-Track, and only then', async () => {
   const gpc = uniqueSite('gpc');
   const dnt = uniqueSite('dnt');
-  await privacyRun('private.html', gpc, { globalPrivacyControl: true });
-  await privacyRun('private.html', dnt, { doNotTrack: '1' });
+  await visit('private.html', gpc, { globalPrivacyControl: true });
+  await visit('private.html', dnt, { doNotTrack: '1' });
   // Controls (so the checks above can fail): the attribute without a signal,
   // and a signal without the attribute (respecting it is opt-in).
   const quiet = uniqueSite('nosignal');
   const optOut = uniqueSite('noattr');
-  await privacyRun('private.html', quiet, { globalPrivacyControl: false, doNotTrack: '0' });
-  await privacyRun('plain.html', optOut, { globalPrivacyControl: true, doNotTrack: '1' });
+  await visit('private.html', quiet, { globalPrivacyControl: false, doNotTrack: '0' });
+  await visit('plain.html', optOut, { globalPrivacyControl: true, doNotTrack: '1' });
   for (const key of [quiet, optOut]) {
     const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'FCP'));
     assert.ok(rows.some((x) => x.name === 'FCP'), `${key}: reported`);

@@ -191,9 +191,9 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time (user + system, in clock ticks) of a process, with `children`
-/// also what its exited, reaped children used (PostgreSQL backends).
-fn cpu_ticks(pid: u32, children: bool) -> u64 {
+/// CPU time (user + system, in clock ticks) of a process: its own, and what
+/// its exited, reaped children used (PostgreSQL backends; wrk and psql for us).
+fn cpu_ticks(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name, from the 3rd (the state, a
     // letter: 0 here, kept for the positions); utime is the 14th.
@@ -206,7 +206,7 @@ fn cpu_ticks(pid: u32, children: bool) -> u64 {
         })
         .unwrap_or_default();
     let field = |n: usize| fields.get(n - 3).copied().unwrap_or(0);
-    field(14) + field(15) + if children { field(16) + field(17) } else { 0 }
+    (field(14) + field(15), field(16) + field(17))
 }
 
 /// CPU ticks of a PostgreSQL cluster: the postmaster, its reaped children
@@ -223,11 +223,12 @@ fn postgres_ticks(data: &Path) -> u64 {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    cpu_ticks(pid, true)
+    let (own, reaped) = cpu_ticks(pid);
+    own + reaped
         + live
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
-            .map(|p| cpu_ticks(p, false))
+            .map(|p| cpu_ticks(p).0)
             .sum::<u64>()
 }
 
@@ -246,7 +247,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 /// CPU ticks of this process's exited, waited-for children (wrk, psql): the
 /// difference around one `wrk` call is that wrk's CPU time.
 fn children_ticks() -> u64 {
-    cpu_ticks(std::process::id(), true) - cpu_ticks(std::process::id(), false)
+    cpu_ticks(std::process::id()).1
 }
 
 /// PostgreSQL's time (ms) to INSERT the stored rows of `site` again in one
@@ -310,32 +311,28 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     ]))?;
     // The load as a wrk script, for site `bench` and, the same load for other
     // sites, the warm-up (not counted) and the paced run.
-    let for_site = |site: &str, extra: &str| -> Result<std::path::PathBuf> {
+    let script_for = |site: &str, base: &str, extra: &str| -> Result<std::path::PathBuf> {
         let path = std::env::temp_dir().join(format!("strray-bench-{site}.lua"));
-        let text = WRK_SCRIPT
+        let text = base
             .replace(r#""site":"bench""#, &format!(r#""site":"{site}""#))
             .replace("site=bench", &format!("site={site}"));
         std::fs::write(&path, text + extra)?;
         Ok(path)
     };
+    let for_site = |site: &str, extra: &str| script_for(site, WRK_SCRIPT, extra);
     let script = for_site("bench", "")?;
     let warmup_script = for_site("warmup", "")?;
     // The same beacons made invalid by their last metric (a negative value):
     // the collector parses and validates all of each, then answers 422 —
     // its per-beacon cost without the queue, the writer and PostgreSQL.
-    let rejected_script = {
-        let path = for_site("rejected", "")?;
-        let text = std::fs::read_to_string(&path)?;
-        let invalid = text.replace(
-            r#"{"name":"TTFB","id":"%s1000000000004","value":%.1f"#,
-            r#"{"name":"TTFB","id":"%s1000000000004","value":-%.1f"#,
-        );
-        if invalid == text {
-            bail!("bench script: the TTFB value to invalidate was not found");
-        }
-        std::fs::write(&path, invalid)?;
-        path
-    };
+    let invalid = WRK_SCRIPT.replace(
+        r#"{"name":"TTFB","id":"%s1000000000004","value":%.1f"#,
+        r#"{"name":"TTFB","id":"%s1000000000004","value":-%.1f"#,
+    );
+    if invalid == WRK_SCRIPT {
+        bail!("bench script: the TTFB value to invalidate was not found");
+    }
+    let rejected_script = script_for("rejected", &invalid, "")?;
 
     // Ceiling: nginx answering 204 to the same requests.
     let nginx_port = free_port()?;
@@ -430,10 +427,10 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     // halved the measured rate of a cold run (5 110 beacons/s vs ~10 000).
     drive(&warmup_script, WARMUP_SECS)?;
     // Durable = in PostgreSQL, counted once the queue is empty.
-    let ticks_before = (cpu_ticks(pid, false), postgres_ticks(&pg.data));
+    let ticks_before = (cpu_ticks(pid).0, postgres_ticks(&pg.data));
     let run = drive(&script, secs)?;
     let ticks = (
-        cpu_ticks(pid, false).saturating_sub(ticks_before.0),
+        cpu_ticks(pid).0.saturating_sub(ticks_before.0),
         postgres_ticks(&pg.data).saturating_sub(ticks_before.1),
     );
     let (beacons, rows) = stored(&pg.url, "bench", &run, connections)?;
@@ -451,10 +448,10 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let paced = drive(&paced_script, secs)?;
     let (paced_beacons, _) = stored(&pg.url, "paced", &paced, connections)?;
     let paced_rate = paced_beacons as f64 / paced.secs;
-    let before = (cpu_ticks(pid, false), children_ticks());
+    let before = (cpu_ticks(pid).0, children_ticks());
     let rejected = wrk(&collector_url, &rejected_script, connections, secs)?;
     let rejected_ticks = (
-        cpu_ticks(pid, false).saturating_sub(before.0),
+        cpu_ticks(pid).0.saturating_sub(before.0),
         children_ticks().saturating_sub(before.1),
     );
     if rejected.non_2xx != rejected.requests {
