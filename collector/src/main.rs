@@ -158,7 +158,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
-            tracing::info!(port = app.port(), "collector listening");
+            tracing::info!(addr = %app.addr(), "collector listening");
+            // On stdout whatever RUST_LOG says: a supervisor or test that bound
+            // port 0 reads the real address from this line.
+            println!("strray-collector listening on http://{}", app.addr());
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -28,7 +28,7 @@ pub struct AppState {
 }
 
 pub struct Application {
-    port: u16,
+    addr: std::net::SocketAddr,
     server: Server,
     writer: WriterHandle,
     store: Store,
@@ -69,7 +69,7 @@ impl Application {
             );
         }
         let listener = TcpListener::bind(&settings.bind)?;
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
         let agent = Arc::new(AgentAssets::load(&settings.agent_dir));
         let grace = settings.shutdown_grace();
         let workers = settings.workers;
@@ -181,7 +181,7 @@ impl Application {
             server = server.workers(workers);
         }
         Ok(Application {
-            port,
+            addr,
             server: server.run(),
             writer,
             store,
@@ -191,7 +191,12 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The address actually bound (a `:0` bind gets its port here).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
     }
 
     pub fn stats(&self) -> Arc<IngestStats> {
