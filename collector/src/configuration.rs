@@ -162,6 +162,28 @@ pub struct Settings {
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
+
+    /// Longest wait for a request body, in milliseconds, once the headers are
+    /// in (slow or stalled senders → 408). Also bounds how long shutdown waits
+    /// for such a request.
+    #[arg(long, env = "STRRAY_BODY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub body_timeout_ms: u64,
+
+    /// `/readyz` answers 503 when rows are queued and the batch writer has
+    /// finished nothing for this many seconds (the database hangs or keeps failing).
+    #[arg(long, env = "STRRAY_WRITER_STALL_SECS", default_value_t = 30)]
+    pub writer_stall_secs: u64,
+
+    /// Most sites whose routes are tracked for the per-site route cap; the
+    /// least recently seen site is forgotten beyond it (bounded memory when
+    /// STRRAY_SITES is unset and anyone can invent site keys).
+    #[arg(long, env = "STRRAY_MAX_TRACKED_SITES", default_value_t = 10_000)]
+    pub max_tracked_sites: usize,
+
+    /// Most routes tracked over all sites; beyond it the least recently seen
+    /// sites are forgotten until the total fits.
+    #[arg(long, env = "STRRAY_MAX_TRACKED_ROUTES", default_value_t = 100_000)]
+    pub max_tracked_routes: usize,
 }
 
 impl Default for Settings {
@@ -190,6 +212,10 @@ impl Settings {
 
     pub fn batch_interval(&self) -> Duration {
         Duration::from_millis(self.batch_interval_ms)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms.max(1))
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -162,8 +162,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // On stdout whatever RUST_LOG says: a supervisor or test that bound
             // port 0 reads the real address from this line.
             println!("strray-collector listening on http://{}", app.addr());
-            app.run_until_stopped().await?;
-            Ok(ExitCode::SUCCESS)
+            let lost = app.run_until_stopped().await?;
+            // The last line, whatever RUST_LOG says: a shutdown that lost
+            // accepted rows must not look like a clean one (exit 3).
+            eprintln!("strray-collector stopped: rows_not_written={lost}");
+            Ok(if lost > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Migrate => {
             let store = Store::connect(&settings.database_url()).await?;

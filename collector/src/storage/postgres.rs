@@ -11,7 +11,7 @@ use super::{MetricRow, PartitionDay, PathSample, Sample, SampleQuery, StoredRow,
 const BATCH_ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], \
         $6::float8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], \
         $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], \
-        $20::int4[], $21::timestamptz[], $22::date[]) \
+        $20::int8[], $21::timestamptz[], $22::date[]) \
     AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra, dy)";
 
 const INSERT_ROWS: &str = "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, \
