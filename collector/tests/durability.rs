@@ -149,6 +149,9 @@ async fn stream_into(
                     Ok(r) if r.status().is_success() => {
                         accepted.lock().unwrap().push(pv);
                         failures = 0;
+                        // A steady stream, not a flood: the debug-build writer
+                        // keeps up, so a full queue (503) never ends a sender.
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                     _ => {
                         failures += 1;
@@ -269,6 +272,8 @@ async fn sigterm_during_an_outage_exits_non_zero_with_the_exact_loss() {
         ("DATABASE_URL", &url),
         ("STRRAY_BATCH_INTERVAL_MS", "50"),
         ("STRRAY_SHUTDOWN_GRACE_SECS", "1"),
+        // Room to accept beacons throughout the outage.
+        ("STRRAY_QUEUE_CAPACITY", "100000"),
     ]);
     let stop = Arc::new(Mutex::new(false));
     let accepted = Accepted::default();
@@ -340,6 +345,8 @@ async fn a_poison_row_mid_stream_is_dead_lettered_and_ingest_never_stalls() {
         database_url: Some(url.clone()),
         batch_interval_ms: 50,
         rate_limit_client: 0,
+        // Room to accept beacons throughout an outage or a slow stretch.
+        queue_capacity: 100_000,
         ..Settings::default()
     })
     .await
@@ -354,12 +361,12 @@ async fn a_poison_row_mid_stream_is_dead_lettered_and_ingest_never_stalls() {
         3,
         stop.clone(),
         accepted.clone(),
-        Some(40),
+        Some(150),
     ));
     tokio::time::sleep(Duration::from_millis(2500)).await;
     *stop.lock().unwrap() = true;
     let accepted = streaming.await.unwrap();
-    for _ in 0..400 {
+    for _ in 0..2400 {
         if stats.rows_queued() == 0 {
             break;
         }
@@ -628,6 +635,8 @@ async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
         database_url: Some(url.clone()),
         batch_interval_ms: 50,
         rate_limit_client: 0,
+        // Room to accept beacons throughout an outage or a slow stretch.
+        queue_capacity: 100_000,
         ..Settings::default()
     })
     .await
