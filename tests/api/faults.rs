@@ -407,3 +407,100 @@ async fn invented_site_keys_stay_within_the_route_registry_caps() {
     wait_drained(&app).await;
     assert_eq!(app.row_count().await, 120, "every beacon still stored");
 }
+
+/// Strings with the code points storage is touchy about: NUL, other C0
+/// controls, BOM, noncharacters, the last scalar values, astral characters.
+fn touchy_string() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let ch = prop_oneof![
+        Just('\u{0}'),
+        Just('\u{1}'),
+        Just('\u{7f}'),
+        Just('\u{feff}'),
+        Just('\u{fffe}'),
+        Just('\u{ffff}'),
+        Just('\u{10ffff}'),
+        Just('\u{1f600}'),
+        Just('\\'),
+        Just('"'),
+        Just('\''),
+        proptest::char::range('a', 'z'),
+        any::<char>(),
+    ];
+    proptest::collection::vec(ch, 0..8).prop_map(|v| v.into_iter().collect())
+}
+
+/// The invariant behind "strings the database cannot store never reach it":
+/// every beacon the endpoint accepts is stored on both backends — none is
+/// refused by the database (dead-lettered) and the writer never stalls.
+#[test]
+fn every_accepted_beacon_is_storable_on_both_backends() {
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let apps: Vec<TestApp> = rt.block_on(async {
+        let mut v = Vec::new();
+        for b in BACKENDS {
+            v.push(spawn_app(b).await);
+        }
+        v
+    });
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    });
+    let fields = (
+        touchy_string(),
+        touchy_string(),
+        touchy_string(),
+        touchy_string(),
+        touchy_string(),
+        touchy_string(),
+    );
+    let n = std::sync::atomic::AtomicU32::new(0);
+    let accepted_any = std::cell::Cell::new(false);
+    runner
+        .run(&fields, |(key, value, release, route, connection, path)| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut b = beacon("shop", &format!("pvprop{i:07}"));
+            b["release"] = json!(release);
+            b["route"] = json!(format!("/{route}"));
+            b["connection"] = json!(connection);
+            b["url"] = json!(format!("https://shop.example/{path}"));
+            let mut attribution = serde_json::Map::new();
+            attribution.insert(key, json!(value));
+            b["metrics"][1]["attribution"] = serde_json::Value::Object(attribution);
+            rt.block_on(async {
+                for app in &apps {
+                    let status = app.post_beacon(&b).await.status().as_u16();
+                    assert!(
+                        matches!(status, 202 | 422),
+                        "{:?}: {status} for {b}",
+                        app.backend
+                    );
+                    if status == 202 {
+                        accepted_any.set(true);
+                        wait_drained(app).await;
+                        assert_eq!(
+                            metric(app, "strray_metric_rows_total{stage=\"refused\"}").await,
+                            0,
+                            "{:?}: accepted but refused by the database: {b}",
+                            app.backend
+                        );
+                    }
+                }
+            });
+            Ok(())
+        })
+        .unwrap();
+    assert!(accepted_any.get(), "some generated beacons were accepted");
+    rt.block_on(async {
+        for app in &apps {
+            assert_eq!(
+                metric(app, "strray_metric_rows_total{stage=\"stored\"}").await,
+                metric(app, "strray_metric_rows_total{stage=\"accepted\"}").await,
+                "{:?}: every accepted row stored",
+                app.backend
+            );
+        }
+    });
+}
