@@ -65,8 +65,7 @@ async fn the_per_site_rate_limit_refuses_one_site_only() {
     assert!(r.headers().contains_key("retry-after"));
     let v: Value = r.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("site"), "{v}");
-    let mut other = beacon("other", "pvother000001");
-    other["site"] = "other".into();
+    let other = beacon("other", "pvother000001");
     let (s, v) = post(
         &app,
         "?site=other",
@@ -92,7 +91,9 @@ async fn inputs_failing_two_checks_get_the_cheaper_checks_answer() {
     })
     .await;
     let big = vec![b'x'; 4096];
-    let cases: Vec<(&str, &str, Vec<u8>, &str, u16, &str)> = vec![
+    // (what, query, body, content type, status, error code)
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "too large + bad content type",
             "?site=shop",
@@ -161,8 +162,7 @@ async fn inputs_failing_two_checks_get_the_cheaper_checks_answer() {
 
     // Shedding before the body is read: the writer is held by a table lock,
     // the one-beacon queue fills, and a malformed body then gets 503, not 400.
-    let integration_tests_store = &app.store;
-    let collector::storage::Store::Postgres(pool) = integration_tests_store else {
+    let collector::storage::Store::Postgres(pool) = &app.store else {
         unreachable!()
     };
     let mut lock = pool.begin().await.unwrap();
