@@ -76,6 +76,8 @@ pub struct SampleQuery<'a> {
     pub until: Option<DateTime<Utc>>,
     /// Only rows whose page declared this release.
     pub release: Option<&'a str>,
+    /// Only rows whose page did not declare this release (no release counts as other).
+    pub exclude_release: Option<&'a str>,
 }
 
 /// A sample with the page path it was measured on, for budget path patterns
@@ -202,6 +204,18 @@ impl Store {
         match self {
             Store::Postgres(p) => postgres::samples(p, q).await,
             Store::Sqlite(p) => sqlite::samples(p, q).await,
+        }
+    }
+
+    /// Newest receive time of a release's rows on a site (None: never seen).
+    pub async fn release_last_seen(
+        &self,
+        site: &str,
+        release: &str,
+    ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::release_last_seen(p, site, release).await,
+            Store::Sqlite(p) => sqlite::release_last_seen(p, site, release).await,
         }
     }
 
