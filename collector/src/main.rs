@@ -22,6 +22,13 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Probe a running collector's `/healthz`; exit 0 when it answers 200, 1
+    /// otherwise. For container HEALTHCHECKs: the runtime image has no curl.
+    Healthcheck {
+        /// URL to probe. Default: `/healthz` on the port of `STRRAY_BIND`, via loopback.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the budget verdict for a site; exit 0 pass/warning, 1 breach, 2 insufficient data or error.
     Verdict {
         /// Site key, as in the script tag's `data-site` (e.g. `demo`).
@@ -210,6 +217,11 @@ async fn run(cli: Cli, window_explicit: bool) -> anyhow::Result<ExitCode> {
             // On stdout whatever RUST_LOG says: a supervisor or test that bound
             // port 0 reads the real address from this line.
             println!("strray-collector listening on http://{}", app.addr());
+            // Type=notify units: ready once migrated and bound. A no-op
+            // without NOTIFY_SOCKET; a failure to tell is not a reason to stop.
+            if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+                tracing::warn!(error = %e, "could not notify systemd of readiness");
+            }
             let lost = app.run_until_stopped().await?;
             // The last line, whatever RUST_LOG says: a shutdown that lost
             // accepted rows must not look like a clean one (exit 3).
@@ -220,6 +232,7 @@ async fn run(cli: Cli, window_explicit: bool) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Healthcheck { url } => healthcheck(url, &settings.bind).await,
         Command::Migrate => {
             let store = Store::connect(&settings.database_url()).await?;
             store.migrate().await?;
@@ -293,6 +306,45 @@ async fn run(cli: Cli, window_explicit: bool) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Check(args) => check(args, &settings, window_explicit).await,
+    }
+}
+
+async fn healthcheck(url: Option<String>, bind: &str) -> anyhow::Result<ExitCode> {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let addr: std::net::SocketAddr = bind
+                .parse()
+                .map_err(|e| anyhow::anyhow!("STRRAY_BIND {bind:?}: {e}"))?;
+            // A wildcard bind (0.0.0.0 inside a container) is reached via loopback.
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                }
+                std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                    std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                }
+                ip => ip,
+            };
+            format!(
+                "http://{}/healthz",
+                std::net::SocketAddr::new(ip, addr.port())
+            )
+        }
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => Ok(ExitCode::SUCCESS),
+        Ok(r) => {
+            eprintln!("{url}: {}", r.status());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod bench_agent;
 mod bench_open;
 mod bench_reports;
 mod demo;
+mod deploy;
 mod pg;
 mod test;
 
@@ -70,6 +71,19 @@ enum Task {
         #[arg(default_value_t = 15)]
         loads: u32,
     },
+    /// Check deploy/ (hadolint, kubernetes-validate per overlay, compose config,
+    /// systemd-analyze), build the image with podman and run it against PostgreSQL,
+    /// headless Chromium and a SIGTERM under load.
+    DeployTest {
+        /// Only the file checks (no image build, no container).
+        #[arg(long)]
+        static_only: bool,
+    },
+    /// Container image size and cold start (podman run → /healthz answers).
+    BenchImage {
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+    },
     /// Reports benchmark: rollups vs raw percentile_cont on 10 M rows, dashboard load time.
     BenchReports {
         /// Metric rows to generate (once) into database strray_bench.
@@ -99,6 +113,8 @@ fn main() -> Result<()> {
             agent::print_sizes(&dist)?;
             agent::print_breakdown(&dist)
         }
+        Task::DeployTest { static_only } => deploy::test(static_only),
+        Task::BenchImage { runs } => deploy::bench(runs.max(1)),
         Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
         Task::BenchOpenMode { beacons } => bench_open::run(beacons),
         Task::BenchFuzz { secs } => {
