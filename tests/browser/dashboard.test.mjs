@@ -39,7 +39,7 @@ test('hostile beacon values are shown as text and never executed', async () => {
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   await page.goto(`${collector.origin}/sites/${key}`);
   const cards = await page.locator('#verdict .card').count();
-  assert.equal(cards, 5, 'one card per budgeted metric');
+  assert.equal(cards, 6, 'one card per budgeted metric');
   const lcpCard = await page.locator('#verdict .card[data-metric="LCP"]').innerText();
   assert.match(lcpCard, /3100 ms/);
   const tableText = await page.locator('#recent').innerText();
@@ -66,7 +66,7 @@ test('seeded traffic renders trends, distributions, worst routes and breakdowns'
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   await page.goto(`${collector.origin}/sites/${key}`);
-  assert.equal(await page.locator('#verdict .card').count(), 5);
+  assert.equal(await page.locator('#verdict .card').count(), 6);
   // One chart per metric with data, each a p75 line over ~30 days and a reference line.
   for (const m of ['LCP', 'INP', 'CLS', 'FCP', 'TTFB']) {
     const chart = page.locator(`#trends svg.chart[data-metric="${m}"]`);

@@ -2,10 +2,12 @@
 //! offline. maud escapes every interpolated value, so URLs and selectors that
 //! came from beacons are shown as text and can never become markup.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::{DOCTYPE, Markup, html};
 
+use crate::auth;
 use crate::budget::{self, Budget, MetricVerdict, Severity};
 use crate::domain::SiteKey;
 use crate::error::ApiError;
@@ -44,10 +46,18 @@ svg.chart .grid{stroke:#e3e6ea}
 .dist .good{background:#0c7d3a}.dist .ni{background:#d08a00}.dist .poor{background:#c2311a}
 .dist-row{display:grid;grid-template-columns:3.5rem 1fr 6rem;gap:.5rem;align-items:center;margin:.35rem 0;font-size:.85rem}
 .muted{color:#5b6470;font-size:.85rem}
+.error-message{background:#ffd9d2;color:#8a1c00;padding:.6rem .8rem;border-radius:.4rem}
+form.login{display:grid;gap:.5rem;max-width:22rem;background:#fff;padding:1rem;border-radius:.5rem;box-shadow:0 1px 2px #0001}
+form.login input,form.login button,form.logout button{font:inherit;padding:.4rem .6rem}
+form.logout{float:right}
 @media (max-width:600px){body{padding:.5rem}th,td{padding:.3rem .35rem}.dist-row{grid-template-columns:3rem 1fr}.dist-row .muted{display:none}}
 "#;
 
 fn page(title: &str, body: Markup) -> HttpResponse {
+    page_with_status(StatusCode::OK, title, body)
+}
+
+fn page_with_status(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
     let doc = html! {
         (DOCTYPE)
         html lang="en" {
@@ -60,24 +70,191 @@ fn page(title: &str, body: Markup) -> HttpResponse {
             body { (body) }
         }
     };
-    HttpResponse::Ok()
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        // The dashboard runs no script at all; say so to the browser.
+        // The dashboard runs no script at all; say so to the browser. Forms
+        // post only here; no other site may frame it (clickjacking).
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
         ))
+        .insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(doc.into_string())
 }
 
+/// An error as a page in the dashboard's style (a browser shows it, not JSON).
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let title = status.canonical_reason().unwrap_or("Error");
+    page_with_status(
+        status,
+        title,
+        html! {
+            p { a href="/" { "← all sites" } }
+            h1 { (status.as_u16()) " · " (title) }
+            p class="error-message" { (message) }
+        },
+    )
+}
+
+fn html_error(e: ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let status = e.status_code();
+    let message = match &e {
+        ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Unauthorized(m) => m.clone(),
+        _ => "the dashboard could not be built; see the collector's log".into(),
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %e, "dashboard page failed");
+    }
+    error_page(status, &message)
+}
+
+/// Where the dashboard goes when a login is needed: the login form, with
+/// the page asked for to come back to.
+fn to_login(req: &HttpRequest) -> HttpResponse {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    let next = match req.query_string() {
+        "" => req.path().to_string(),
+        qs => format!("{}?{qs}", req.path()),
+    };
+    q.append_pair("next", &next);
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/login?{}", q.finish())))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// Whether this browser may see everything (no read token, or logged in).
+fn logged_in(req: &HttpRequest, state: &AppState) -> bool {
+    match auth::read_token(state) {
+        None => true,
+        Some(t) => auth::has_session(req, t),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    token: String,
+    next: Option<String>,
+}
+
+/// A local path to return to after login (never another site: `//host`, `/\host`).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/".into(),
+    }
+}
+
+fn login_page(status: StatusCode, next: &str, failed: bool) -> HttpResponse {
+    page_with_status(
+        status,
+        "Log in",
+        html! {
+            h1 { "StrRay Vitals" }
+            @if failed { p class="error-message" role="alert" { "Wrong read token." } }
+            form method="post" action="/login" class="login" {
+                label for="token" { "Read token (STRRAY_READ_TOKEN)" }
+                input id="token" type="password" name="token" autocomplete="current-password" required;
+                input type="hidden" name="next" value=(next);
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// `GET /login`
+pub async fn login_form(q: web::Query<LoginQuery>, state: web::Data<AppState>) -> HttpResponse {
+    if auth::read_token(&state).is_none() {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/"))
+            .finish();
+    }
+    login_page(StatusCode::OK, &safe_next(q.next.as_deref()), false)
+}
+
+/// `POST /login`: the right token sets the session cookie and goes back.
+pub async fn login(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let next = safe_next(form.next.as_deref());
+    let Some(token) = auth::read_token(&state) else {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/"))
+            .finish();
+    };
+    if !auth::token_matches(form.token.trim(), token) {
+        return login_page(StatusCode::UNAUTHORIZED, &next, true);
+    }
+    let value = auth::session_value(token, Utc::now().timestamp());
+    HttpResponse::SeeOther()
+        .insert_header(("Set-Cookie", auth::session_cookie(&req, Some(&value))))
+        .insert_header(("Location", next))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// `POST /logout`: ends the session. A POST (no link or image can log
+/// anyone out), from our own origin only, and the cookie is SameSite=Strict.
+pub async fn logout(req: HttpRequest) -> HttpResponse {
+    if !auth::same_origin(&req) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "log out from the dashboard's own page",
+        );
+    }
+    HttpResponse::SeeOther()
+        .insert_header(("Set-Cookie", auth::session_cookie(&req, None)))
+        .insert_header(("Location", "/login"))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+fn logout_button(req: &HttpRequest, state: &AppState) -> Markup {
+    let show = auth::read_token(state).is_some_and(|t| auth::has_session(req, t));
+    html! {
+        @if show {
+            form method="post" action="/logout" class="logout" { button type="submit" { "Log out" } }
+        }
+    }
+}
+
 /// `GET /`: the sites with data.
-pub async fn index(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let sites = state.store.sites().await?;
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !logged_in(&req, &state)
+        && state
+            .settings
+            .public_sites
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        return to_login(&req);
+    }
+    index_page(&req, &state).await.unwrap_or_else(html_error)
+}
+
+async fn index_page(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let mut sites = state.store.sites().await?;
+    let all = logged_in(req, state);
+    if !all {
+        sites.retain(|s| auth::is_public(state, s));
+    }
     Ok(page(
         "Sites",
         html! {
+            (logout_button(req, state))
             h1 { "StrRay Vitals" }
+            @if !all { p { "Public dashboards below; " a href="/login" { "log in" } " to see every site." } }
             p { "Collector on " (state.store.backend()) ". Sites with data:" }
             @if sites.is_empty() {
                 p { "No data yet. Add the script tag to a page and load it." }
@@ -153,14 +330,46 @@ fn view_url(site: &str, days: i64, ff: Option<&str>, release: Option<&str>) -> S
 /// `GET /sites/{site}?days=N&form_factor=…&release=…`: budget verdict, charts
 /// and breakdowns for the chosen days and slice, and the latest stored metrics.
 pub async fn site(
+    req: HttpRequest,
     site: web::Path<String>,
-    view: web::Query<SiteView>,
     state: web::Data<AppState>,
+) -> HttpResponse {
+    if !logged_in(&req, &state) && !auth::is_public(&state, &site) {
+        return to_login(&req);
+    }
+    site_page(&req, &site, &state)
+        .await
+        .unwrap_or_else(html_error)
+}
+
+async fn site_page(
+    req: &HttpRequest,
+    site: &str,
+    state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
+    let site =
+        SiteKey::parse(site).map_err(|e| ApiError::NotFound(format!("no site {site:?}: {e}")))?;
+    let view = web::Query::<SiteView>::from_query(req.query_string())
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "query string: {e} (expected days=1…400, form_factor=desktop|phone|tablet|other, release=NAME)"
+            ))
+        })?;
     let (days, ff, release) = view.into_inner().validate()?;
+    if !state
+        .store
+        .sites()
+        .await?
+        .iter()
+        .any(|s| s == site.as_str())
+    {
+        return Err(ApiError::NotFound(format!(
+            "no data for site '{}' in this collector's database",
+            site.as_str()
+        )));
+    }
     let now = Utc::now();
-    let v = site_verdict(&state, site.as_str(), now).await?;
+    let v = site_verdict(state, site.as_str(), now).await?;
     let (from, to) = reports::last_days(now, days);
     let all = Slice {
         site: site.as_str().to_string(),
@@ -206,6 +415,7 @@ pub async fn site(
     Ok(page(
         site.as_str(),
         html! {
+            (logout_button(req, state))
             p { a href="/" { "← all sites" } }
             h1 { "Site " (site.as_str()) " " (severity_badge(v.status)) }
             p { "Budget at p" (v.metrics.first().map(|m| m.percentile).unwrap_or(75.0)) " over the last " (v.window_hours) " hours (all traffic)." }
