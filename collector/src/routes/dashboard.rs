@@ -22,7 +22,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{padding:.4rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.wrap{word-break:break-all;max-width:28rem}
+.wrap{word-break:break-all;max-width:28rem;min-width:9rem}
 .sev{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:600;font-size:.8rem}
 .pass{background:#d3f4dc;color:#0b5d1e}.warning{background:#fff1c2;color:#6b4e00}
 .error{background:#ffd9d2;color:#8a1c00}.critical{background:#8a1c00;color:#fff}
