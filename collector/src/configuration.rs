@@ -139,10 +139,17 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_WEBHOOK_RETRIES", default_value_t = 3)]
     pub alert_webhook_retries: u32,
 
-    /// Bearer token for the reports API (`/v1/reports/…`). Unset: the reports
-    /// API is disabled (401); the HTML dashboard stays as it is.
+    /// Secret for reading stored data: API bearer token and dashboard login; unset: reads open, reports API off.
     #[arg(long, env = "STRRAY_READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<String>,
+
+    /// Comma-separated site keys whose dashboard anyone may view without logging in.
+    #[arg(long, env = "STRRAY_PUBLIC_SITES")]
+    pub public_sites: Option<String>,
+
+    /// Bearer token required by `/metrics` (Prometheus); unset: `/metrics` is open.
+    #[arg(long, env = "STRRAY_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]

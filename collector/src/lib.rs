@@ -6,6 +6,7 @@
 //! samples back through `storage` and judges them with pure code in `budget`.
 
 pub mod alerts;
+pub mod auth;
 pub mod bench;
 pub mod budget;
 pub mod budget_file;
@@ -23,3 +24,4 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod verdict;
+pub mod wire;

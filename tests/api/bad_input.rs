@@ -325,7 +325,6 @@ async fn bad_query_strings_get_a_json_400() {
         for path in [
             "/v1/sites/shop/verdict?window_hours=abc",
             "/v1/sites/shop/verdict?window_hours=-1",
-            "/sites/shop?days=many",
         ] {
             let resp = app
                 .client
@@ -336,6 +335,24 @@ async fn bad_query_strings_get_a_json_400() {
             assert_eq!(resp.status().as_u16(), 400, "{backend:?} {path}");
             let err: Value = resp.json().await.unwrap();
             assert_eq!(err["error"], "bad_request", "{backend:?} {path}: {err}");
+        }
+        // The dashboard answers a browser: an HTML page in its style, naming the parameter.
+        for path in ["/sites/shop?days=many", "/sites/shop?days=500"] {
+            let resp = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 400, "{backend:?} {path}");
+            assert!(
+                resp.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+            let page = resp.text().await.unwrap();
+            assert!(page.contains("400") && page.contains("days"), "{page}");
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(app.row_count().await, 0, "{backend:?}: nothing stored");

@@ -118,11 +118,12 @@ async fn percentiles_weights_and_severity_boundaries_match_an_exact_computation(
         let sum = shares["good"].as_f64().unwrap()
             + shares["needs_improvement"].as_f64().unwrap()
             + shares["poor"].as_f64().unwrap();
-        assert!((sum - 1.0).abs() < 1e-9);
+        // Shares are rounded to 1e-6 in JSON answers.
+        assert!((sum - 1.0).abs() < 1e-5);
         // Good share weighted: computed here over the same rows.
         let total: f64 = lcp.iter().map(|x| x.1).sum();
         let good: f64 = lcp.iter().filter(|x| x.0 <= 2500.0).map(|x| x.1).sum();
-        assert!((shares["good"].as_f64().unwrap() - good / total).abs() < 1e-9);
+        assert!((shares["good"].as_f64().unwrap() - good / total).abs() < 1e-6);
         assert_eq!(
             timing(&r, 1, "LCP")["value"],
             exact_percentile(lcp, 90.0),

@@ -168,7 +168,7 @@ async function softNavMatches(t, query) {
       // compareWith has checked target, url and load phases against web-vitals.
       const lcp = m['LCP/soft-navigation'];
       const image = query.includes('&image');
-      const attr = JSON.parse(lcp.agent.attribution);
+      const attr = lcp.agent.attribution;
       assert.equal(attr.target, image ? '#hero-img' : '#hero');
       if (image) assert.match(attr.url, /\/hero\.png\?delay=300$/, 'the image is the resource');
       assert.ok(lcp.lib.value >= (image ? 550 : 250) && lcp.lib.value > m['FCP/soft-navigation'].lib.value);

@@ -71,6 +71,7 @@ pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
     eprintln!(
         "  Dashboard:  {collector_origin}/sites/demo  (also /sites/shop: a regression in release 2026.11.3)"
     );
+    eprintln!("              log in with the demo's read token: demo-read-token");
     eprintln!("  Verdict:    {collector_origin}/v1/sites/demo/verdict");
     eprintln!(
         "  Reports:    curl -H 'Authorization: Bearer demo-read-token' {collector_origin}/v1/reports/shop/summary"

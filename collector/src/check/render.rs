@@ -21,8 +21,12 @@ pub fn render(r: &CheckReport, f: Format) -> String {
     match f {
         Format::Human => human(r),
         // A trailing newline, as every line-based tool expects.
+        // Numbers as the HTTP API gives them; a trailing newline, as every
+        // line-based tool expects.
         Format::Json => {
-            serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            crate::wire::tidy(&mut v);
+            serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
                 + "\n"
         }
         Format::Junit => junit(r),

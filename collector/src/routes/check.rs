@@ -2,7 +2,7 @@
 //! CLI's `--collector` mode and any CI that prefers plain HTTP. The body is a
 //! `CheckRequest` (JSON); the budget inside is validated like a file.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use crate::check::{self, CheckRequest};
@@ -14,10 +14,13 @@ use crate::startup::AppState;
 const MAX_CHECK_BODY: usize = 256 * 1024;
 
 pub async fn check(
+    req: HttpRequest,
     site: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    // A POST: bearer token only, a browser session cannot be ridden here.
+    crate::auth::require_read(&req, &state, false)?;
     let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
     if body.len() > MAX_CHECK_BODY {
         return Err(ApiError::PayloadTooLarge {
@@ -34,7 +37,7 @@ pub async fn check(
         .into_options(state.settings.window_hours, state.settings.min_samples)
         .map_err(ApiError::BadRequest)?;
     let report = check::run(&state.store, site.as_str(), &opts, Utc::now()).await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(crate::wire::ok_json(&report))
 }
 
 #[derive(serde::Deserialize)]
@@ -44,11 +47,15 @@ pub struct AlertsQuery {
 
 /// `GET /v1/sites/{site}/alerts?limit=100`: alert history, newest first.
 pub async fn alerts(
+    req: HttpRequest,
     site: web::Path<String>,
     q: web::Query<AlertsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::auth::require_read(&req, &state, true)?;
     let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(HttpResponse::Ok().json(state.store.alerts(site.as_str(), limit).await?))
+    Ok(crate::wire::ok_json(
+        &state.store.alerts(site.as_str(), limit).await?,
+    ))
 }

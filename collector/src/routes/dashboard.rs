@@ -2,10 +2,12 @@
 //! offline. maud escapes every interpolated value, so URLs and selectors that
 //! came from beacons are shown as text and can never become markup.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use maud::{DOCTYPE, Markup, html};
 
+use crate::auth;
 use crate::budget::{self, Budget, MetricVerdict, Severity};
 use crate::domain::SiteKey;
 use crate::error::ApiError;
@@ -19,8 +21,8 @@ body{max-width:1100px;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 th,td{padding:.4rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.wrap{word-break:break-all;max-width:28rem}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.wrap{word-break:break-all;max-width:28rem;min-width:9rem}
 .sev{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:600;font-size:.8rem}
 .pass{background:#d3f4dc;color:#0b5d1e}.warning{background:#fff1c2;color:#6b4e00}
 .error{background:#ffd9d2;color:#8a1c00}.critical{background:#8a1c00;color:#fff}
@@ -36,18 +38,44 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .chart-card h3{font-size:.95rem;margin:.2rem 0}
 svg.chart{width:100%;height:auto;display:block}
 svg.chart .p75{fill:none;stroke:#2459c4;stroke-width:2}
-svg.chart .budget-line{stroke:#b3261e;stroke-width:1.2;stroke-dasharray:5 4}
-svg.chart text{font-size:10px;fill:#5b6470}
-svg.chart .grid{stroke:#e3e6ea}
+svg.chart .budget-line{stroke:#b3261e;stroke-width:1.5;stroke-dasharray:6 4}
+svg.chart .good-line{stroke:#0c7d3a;stroke-width:1.5;stroke-dasharray:1.5 3}
+svg.chart text{font-size:9px;fill:#5b6470}
+svg.chart .grid{stroke:#e9ecef;stroke-width:1}
+svg.chart .pt{fill:#2459c4}
+svg.chart .pt.partial{fill:#fff;stroke:#2459c4;stroke-width:1.5}
+svg.chart .p75.partial{stroke-dasharray:3 3;opacity:.7}
+svg.chart .release-marker line{stroke:#7a4fd1;stroke-width:1;stroke-dasharray:2 2}
+svg.chart .release-marker text{fill:#7a4fd1;font-size:8px}
+.chart-refs{margin:.2rem 0 0;font-size:.75rem}
+.key{display:inline-block;width:1.4rem;height:0;vertical-align:middle;margin-right:.3rem;border-top:2px solid}
+.key.p75{border-color:#2459c4}.key.budget{border-top:2px dashed #b3261e}.key.good{border-top:2px dotted #0c7d3a}
+.key.release{border-top:2px dashed #7a4fd1;width:.8rem}.key.partial{width:.5rem;height:.5rem;border:1.5px solid #2459c4;border-radius:50%}
+nav{margin:.3rem 0;line-height:1.8}
+.release-option{white-space:nowrap}
+dl.attr{display:grid;grid-template-columns:auto 1fr;gap:0 .5rem;margin:0;font-size:.8rem}
+dl.attr dt{color:#5b6470}dl.attr dd{margin:0;word-break:break-all}
+#compare tr[data-status=regressed] td{background:#fff4f2}
+.site-list{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.8rem;padding:0;list-style:none}
+.site-list li{background:#fff;border-radius:.5rem;padding:.8rem;box-shadow:0 1px 2px #0001}
+.site-list a{font-weight:700;font-size:1.1rem}
 .dist{display:flex;height:1.1rem;border-radius:.25rem;overflow:hidden;font-size:.7rem;color:#fff;font-weight:600}
 .dist span{display:flex;align-items:center;justify-content:center;min-width:0;overflow:hidden}
 .dist .good{background:#0c7d3a}.dist .ni{background:#d08a00}.dist .poor{background:#c2311a}
 .dist-row{display:grid;grid-template-columns:3.5rem 1fr 6rem;gap:.5rem;align-items:center;margin:.35rem 0;font-size:.85rem}
 .muted{color:#5b6470;font-size:.85rem}
+.error-message{background:#ffd9d2;color:#8a1c00;padding:.6rem .8rem;border-radius:.4rem}
+form.login{display:grid;gap:.5rem;max-width:22rem;background:#fff;padding:1rem;border-radius:.5rem;box-shadow:0 1px 2px #0001}
+form.login input,form.login button,form.logout button{font:inherit;padding:.4rem .6rem}
+form.logout{float:right}
 @media (max-width:600px){body{padding:.5rem}th,td{padding:.3rem .35rem}.dist-row{grid-template-columns:3rem 1fr}.dist-row .muted{display:none}}
 "#;
 
 fn page(title: &str, body: Markup) -> HttpResponse {
+    page_with_status(StatusCode::OK, title, body)
+}
+
+fn page_with_status(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
     let doc = html! {
         (DOCTYPE)
         html lang="en" {
@@ -60,29 +88,224 @@ fn page(title: &str, body: Markup) -> HttpResponse {
             body { (body) }
         }
     };
-    HttpResponse::Ok()
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        // The dashboard runs no script at all; say so to the browser.
+        // The dashboard runs no script at all; say so to the browser. Forms
+        // post only here; no other site may frame it (clickjacking).
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
         ))
+        .insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(doc.into_string())
 }
 
+/// An error as a page in the dashboard's style (a browser shows it, not JSON).
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let title = status.canonical_reason().unwrap_or("Error");
+    page_with_status(
+        status,
+        title,
+        html! {
+            p { a href="/" { "← all sites" } }
+            h1 { (status.as_u16()) " · " (title) }
+            p class="error-message" { (message) }
+        },
+    )
+}
+
+fn html_error(e: ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let status = e.status_code();
+    let message = match &e {
+        ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Unauthorized(m) => m.clone(),
+        _ => "the dashboard could not be built; see the collector's log".into(),
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %e, "dashboard page failed");
+    }
+    error_page(status, &message)
+}
+
+/// Where the dashboard goes when a login is needed: the login form, with
+/// the page asked for to come back to.
+fn to_login(req: &HttpRequest) -> HttpResponse {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    let next = match req.query_string() {
+        "" => req.path().to_string(),
+        qs => format!("{}?{qs}", req.path()),
+    };
+    q.append_pair("next", &next);
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/login?{}", q.finish())))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// Whether this browser may see everything (no read token, or logged in).
+fn logged_in(req: &HttpRequest, state: &AppState) -> bool {
+    match auth::read_token(state) {
+        None => true,
+        Some(t) => auth::has_session(req, t),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    token: String,
+    next: Option<String>,
+}
+
+/// A local path to return to after login (never another site: `//host`, `/\host`).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/".into(),
+    }
+}
+
+fn login_page(status: StatusCode, next: &str, failed: bool) -> HttpResponse {
+    page_with_status(
+        status,
+        "Log in",
+        html! {
+            h1 { "StrRay Vitals" }
+            @if failed { p class="error-message" role="alert" { "Wrong read token." } }
+            form method="post" action="/login" class="login" {
+                label for="token" { "Read token (STRRAY_READ_TOKEN)" }
+                input id="token" type="password" name="token" autocomplete="current-password" required;
+                input type="hidden" name="next" value=(next);
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// `GET /login`
+pub async fn login_form(q: web::Query<LoginQuery>, state: web::Data<AppState>) -> HttpResponse {
+    if auth::read_token(&state).is_none() {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/"))
+            .finish();
+    }
+    login_page(StatusCode::OK, &safe_next(q.next.as_deref()), false)
+}
+
+/// `POST /login`: the right token sets the session cookie and goes back.
+pub async fn login(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let next = safe_next(form.next.as_deref());
+    let Some(token) = auth::read_token(&state) else {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/"))
+            .finish();
+    };
+    if !auth::token_matches(form.token.trim(), token) {
+        return login_page(StatusCode::UNAUTHORIZED, &next, true);
+    }
+    let value = auth::session_value(token, Utc::now().timestamp());
+    HttpResponse::SeeOther()
+        .insert_header(("Set-Cookie", auth::session_cookie(&req, Some(&value))))
+        .insert_header(("Location", next))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// `POST /logout`: ends the session. A POST (no link or image can log
+/// anyone out), from our own origin only, and the cookie is SameSite=Strict.
+pub async fn logout(req: HttpRequest) -> HttpResponse {
+    if !auth::same_origin(&req) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "log out from the dashboard's own page",
+        );
+    }
+    HttpResponse::SeeOther()
+        .insert_header(("Set-Cookie", auth::session_cookie(&req, None)))
+        .insert_header(("Location", "/login"))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+fn logout_button(req: &HttpRequest, state: &AppState) -> Markup {
+    let show = auth::read_token(state).is_some_and(|t| auth::has_session(req, t));
+    html! {
+        @if show {
+            form method="post" action="/logout" class="logout" { button type="submit" { "Log out" } }
+        }
+    }
+}
+
 /// `GET /`: the sites with data.
-pub async fn index(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let sites = state.store.sites().await?;
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !logged_in(&req, &state)
+        && state
+            .settings
+            .public_sites
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        return to_login(&req);
+    }
+    index_page(&req, &state).await.unwrap_or_else(html_error)
+}
+
+async fn index_page(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let mut sites = state.store.sites().await?;
+    let all = logged_in(req, state);
+    if !all {
+        sites.retain(|s| auth::is_public(state, s));
+    }
+    let now = Utc::now();
+    let (from, to) = reports::last_days(now, REPORT_DAYS_ROOT);
+    let mut rows = Vec::new();
+    for s in sites.iter().take(100) {
+        let slice = Slice {
+            site: s.clone(),
+            from,
+            to,
+            metric: None,
+            route: None,
+            form_factor: None,
+            engine: None,
+            country: None,
+            release: None,
+        };
+        rows.push((s.clone(), slice_verdict(state, &slice, now).await?));
+    }
     Ok(page(
         "Sites",
         html! {
+            (logout_button(req, state))
             h1 { "StrRay Vitals" }
-            p { "Collector on " (state.store.backend()) ". Sites with data:" }
+            @if !all { p { "Public dashboards below; " a href="/login" { "log in" } " to see every site." } }
+            p { "Collector on " (state.store.backend()) ". Budget at p75 over the last " (REPORT_DAYS_ROOT) " days:" }
             @if sites.is_empty() {
                 p { "No data yet. Add the script tag to a page and load it." }
             }
-            ul { @for s in &sites { li { a href={ "/sites/" (s) } { (s) } } } }
+            ul class="site-list" id="sites" {
+                @for (s, v) in &rows {
+                    @let samples = v.metrics.iter().map(|m| m.samples).max().unwrap_or(0);
+                    li data-site=(s) data-status=(v.status.as_str()) data-samples=(samples) {
+                        a href={ "/sites/" (s) } { (s) } " " (severity_badge(v.status))
+                        div class="muted" { (samples) " samples · "
+                            @let worst = v.metrics.iter().filter(|m| m.severity.is_breach() || m.severity == Severity::Warning).map(|m| m.metric).collect::<Vec<_>>().join(", ");
+                            @if worst.is_empty() { "all metrics within budget" } @else { "over or near budget: " (worst) }
+                        }
+                    }
+                }
+            }
         },
     ))
 }
@@ -105,6 +328,8 @@ pub struct SiteView {
     days: Option<i64>,
     form_factor: Option<String>,
     release: Option<String>,
+    /// Release to compare `release` with (default: the one before it).
+    baseline: Option<String>,
 }
 
 /// Day ranges offered as links (any 1..=400 works in the URL).
@@ -112,7 +337,8 @@ const RANGES: [i64; 3] = [7, 30, 90];
 const FORM_FACTORS: [&str; 4] = ["desktop", "phone", "tablet", "other"];
 
 impl SiteView {
-    fn validate(self) -> Result<(i64, Option<String>, Option<String>), ApiError> {
+    #[allow(clippy::type_complexity)] // the four parameters, validated
+    fn validate(self) -> Result<(i64, Option<String>, Option<String>, Option<String>), ApiError> {
         let days = self.days.unwrap_or(REPORT_DAYS);
         if !(1..=400).contains(&days) {
             return Err(ApiError::BadRequest(format!(
@@ -133,7 +359,13 @@ impl SiteView {
                 "release: longer than 200 bytes".into(),
             ));
         }
-        Ok((days, ff, release))
+        let baseline = self.baseline.filter(|r| !r.is_empty());
+        if baseline.as_ref().is_some_and(|r| r.len() > 200) {
+            return Err(ApiError::BadRequest(
+                "baseline: longer than 200 bytes".into(),
+            ));
+        }
+        Ok((days, ff, release, baseline))
     }
 }
 
@@ -153,14 +385,45 @@ fn view_url(site: &str, days: i64, ff: Option<&str>, release: Option<&str>) -> S
 /// `GET /sites/{site}?days=N&form_factor=…&release=…`: budget verdict, charts
 /// and breakdowns for the chosen days and slice, and the latest stored metrics.
 pub async fn site(
+    req: HttpRequest,
     site: web::Path<String>,
-    view: web::Query<SiteView>,
     state: web::Data<AppState>,
+) -> HttpResponse {
+    if !logged_in(&req, &state) && !auth::is_public(&state, &site) {
+        return to_login(&req);
+    }
+    site_page(&req, &site, &state)
+        .await
+        .unwrap_or_else(html_error)
+}
+
+async fn site_page(
+    req: &HttpRequest,
+    site: &str,
+    state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let site = SiteKey::parse(&site).map_err(ApiError::BadRequest)?;
-    let (days, ff, release) = view.into_inner().validate()?;
+    let site =
+        SiteKey::parse(site).map_err(|e| ApiError::NotFound(format!("no site {site:?}: {e}")))?;
+    let view = web::Query::<SiteView>::from_query(req.query_string())
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "query string: {e} (expected days=1…400, form_factor=desktop|phone|tablet|other, release=NAME)"
+            ))
+        })?;
+    let (days, ff, release, baseline) = view.into_inner().validate()?;
+    if !state
+        .store
+        .sites()
+        .await?
+        .iter()
+        .any(|s| s == site.as_str())
+    {
+        return Err(ApiError::NotFound(format!(
+            "no data for site '{}' in this collector's database",
+            site.as_str()
+        )));
+    }
     let now = Utc::now();
-    let v = site_verdict(&state, site.as_str(), now).await?;
     let (from, to) = reports::last_days(now, days);
     let all = Slice {
         site: site.as_str().to_string(),
@@ -183,6 +446,34 @@ pub async fn site(
                 .unwrap_or_default()
         ),
     };
+    // Every panel follows the chosen days, device and release: the cards too.
+    let v = slice_verdict(state, &all, now).await?;
+    // Releases by first page view (over the longest range the page offers).
+    let releases = state
+        .store
+        .release_first_seen(site.as_str(), now - chrono::Duration::days(400), to)
+        .await?;
+    let markers: Vec<(String, String)> = releases
+        .iter()
+        .filter(|(_, t)| *t >= from)
+        .map(|(r, t)| (t.format("%Y-%m-%d").to_string(), r.clone()))
+        .collect();
+    let today = now.format("%Y-%m-%d").to_string();
+    let compare = match &release {
+        Some(r) => {
+            let base = baseline.clone().or_else(|| {
+                let i = releases.iter().position(|(x, _)| x == r)?;
+                i.checked_sub(1).map(|j| releases[j].0.clone())
+            });
+            match base {
+                Some(b) if b != *r => {
+                    Some(compare_releases(state, site.as_str(), r, &b, now).await?)
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
     let nav_link = |label: String, href: String, current: bool| {
         html! { @if current { strong { (label) } } @else { a href=(href) { (label) } } " " }
     };
@@ -201,14 +492,37 @@ pub async fn site(
     worst.truncate(10);
     let by_device = reports::report(&state.store, &all, GroupBy::FormFactor).await?;
     let by_engine = reports::report(&state.store, &all, GroupBy::Engine).await?;
-    let recent = state.store.recent_metrics(site.as_str(), 50).await?;
-    let alerts = state.store.alerts(site.as_str(), 10).await?;
+    // Latest metrics of the chosen slice (newest 2 000 rows looked at).
+    let recent: Vec<_> = state
+        .store
+        .recent_metrics(site.as_str(), 2_000)
+        .await?
+        .into_iter()
+        .filter(|r| r.received_at >= from)
+        .filter(|r| ff.as_deref().is_none_or(|f| r.form_factor == f))
+        .filter(|r| {
+            release
+                .as_deref()
+                .is_none_or(|x| r.release.as_deref() == Some(x))
+        })
+        .take(50)
+        .collect();
+    // Alerts judge all traffic of a site; shown for the chosen days.
+    let alerts: Vec<_> = state
+        .store
+        .alerts(site.as_str(), 200)
+        .await?
+        .into_iter()
+        .filter(|a| a.created_at >= from)
+        .take(20)
+        .collect();
     Ok(page(
         site.as_str(),
         html! {
+            (logout_button(req, state))
             p { a href="/" { "← all sites" } }
             h1 { "Site " (site.as_str()) " " (severity_badge(v.status)) }
-            p { "Budget at p" (v.metrics.first().map(|m| m.percentile).unwrap_or(75.0)) " over the last " (v.window_hours) " hours (all traffic)." }
+            p { "Budget at p" (v.metrics.first().map(|m| m.percentile).unwrap_or(75.0)) " over the last " (days) " days" (slice_label) " (whole UTC days, today so far included)." }
             nav id="view" class="muted" {
                 "Days: "
                 @for d in RANGES {
@@ -219,9 +533,14 @@ pub async fn site(
                 @for f in FORM_FACTORS {
                     (nav_link(f.into(), view_url(site.as_str(), days, Some(f), release.as_deref()), ff.as_deref() == Some(f)))
                 }
-                @if let Some(r) = &release {
-                    " · Release " strong { (r) } " "
-                    a href=(view_url(site.as_str(), days, ff.as_deref(), None)) { "(all releases)" }
+            }
+            nav id="releases" class="muted" {
+                "Release: "
+                (nav_link("all".into(), view_url(site.as_str(), days, ff.as_deref(), None), release.is_none()))
+                @for (r, t) in releases.iter().rev().take(12) {
+                    span class="release-option" data-release=(r) title={ "first seen " (t.format("%Y-%m-%d %H:%M")) " UTC" } {
+                        (nav_link(r.clone(), view_url(site.as_str(), days, ff.as_deref(), Some(r)), release.as_deref() == Some(r.as_str())))
+                    }
                 }
             }
             section id="verdict" class="cards" {
@@ -237,14 +556,25 @@ pub async fn site(
                     }
                 }
             }
+            @if let Some(c) = &compare { (compare_section(site.as_str(), c, state)) }
+            @if release.is_some() && compare.is_none() {
+                p class="muted" id="compare-none" { "No earlier release to compare with; add " code { "&baseline=RELEASE" } " to the address." }
+            }
             h2 { "p75 per day, last " (days) " days" (slice_label) }
+            p class="muted legend" {
+                span class="key p75" {} "p75 · "
+                span class="key budget" {} "budget · "
+                span class="key good" {} "“good” threshold · "
+                span class="key release" {} "release first seen · "
+                span class="key partial" {} "today so far (partial day)"
+            }
             section id="trends" class="charts" {
                 @for m in CHART_METRICS {
                     @let points: Vec<(String, f64)> = daily.iter().filter(|r| r.metric == *m).filter_map(|r| r.p75.map(|p| (r.group.clone(), p))).collect();
                     @if !points.is_empty() {
                         div class="chart-card" {
                             h3 { (m) " p75" }
-                            (chart(m, &points, reference_line(&state.budget, m)))
+                            (chart(m, &points, budget_of(&state.budget, m), &markers, &today))
                         }
                     }
                 }
@@ -274,7 +604,7 @@ pub async fn site(
             (breakdown_table("by-device", &by_device))
             h2 { "By browser engine" }
             (breakdown_table("by-engine", &by_engine))
-            h2 { "Recent alerts" }
+            h2 { "Alerts, last " (days) " days (judged on all traffic)" }
             section id="alerts" {
                 @if alerts.is_empty() {
                     p class="muted" { "No alerts recorded." }
@@ -312,7 +642,7 @@ pub async fn site(
                                 td class="wrap" { (r.url) }
                                 td { (r.navigation_type) }
                                 td { (r.form_factor) " · " (r.browser) }
-                                td class="wrap" { (r.attribution.as_deref().unwrap_or("")) }
+                                td class="wrap attribution" { (attribution(&r.name, r.attribution.as_deref())) }
                             }
                         }
                     }
@@ -322,6 +652,8 @@ pub async fn site(
     ))
 }
 
+/// Days the root page's per-site status covers (the verdict's default week).
+const REPORT_DAYS_ROOT: i64 = 7;
 /// Days of history the dashboard's charts and tables cover by default.
 const REPORT_DAYS: i64 = 30;
 const CHART_METRICS: [&str; 8] = ["LCP", "INP", "CLS", "FCP", "TTFB", "FID", "TTI", "TBT"];
@@ -330,31 +662,30 @@ const BREAKDOWN_METRICS: [&str; 4] = ["LCP", "INP", "CLS", "TTFB"];
 /// percentiles over raw rows; above it, the rollups (within 1 %) keep the page fast.
 const EXACT_VERDICT_MAX_SAMPLES: i64 = 50_000;
 
-/// The budget verdict for the cards: exact when the window is small, from the
-/// site-day rollups (whole UTC days covering the window) when it is large.
-async fn site_verdict(
+/// The budget verdict for the cards over the page's slice: exact percentiles
+/// over raw rows when the slice is all traffic and small, else from the
+/// rollups (histograms, within 1 %) which also carry device and release.
+async fn slice_verdict(
     state: &AppState,
-    site: &str,
+    slice: &Slice,
     now: chrono::DateTime<Utc>,
 ) -> Result<verdict::Verdict, ApiError> {
-    let window = state.settings.window_hours;
-    let days = i64::from(window.div_ceil(24)).max(1);
-    let (from, to) = reports::last_days(now, days);
-    let slice = Slice {
-        site: site.to_string(),
-        from,
-        to,
-        metric: None,
-        route: None,
-        form_factor: None,
-        engine: None,
-        country: None,
-        release: None,
-    };
-    let groups = reports::load(&state.store, &slice, GroupBy::Nothing).await?;
+    let hours = u32::try_from((slice.to - slice.from).num_hours()).unwrap_or(u32::MAX);
+    let groups = reports::load(&state.store, slice, GroupBy::Nothing).await?;
     let samples: i64 = groups.values().map(|a| a.samples).sum();
-    if samples <= EXACT_VERDICT_MAX_SAMPLES {
-        return Ok(verdict::compute(&state.store, &state.budget, site, None, window, now).await?);
+    let unfiltered = slice.form_factor.is_none() && slice.release.is_none();
+    if unfiltered && samples <= EXACT_VERDICT_MAX_SAMPLES {
+        let mut v = verdict::compute(
+            &state.store,
+            &state.budget,
+            &slice.site,
+            None,
+            hours,
+            slice.to.min(now + chrono::Duration::seconds(1)),
+        )
+        .await?;
+        v.window_hours = hours;
+        return Ok(v);
     }
     let b: &Budget = &state.budget;
     let metrics: Vec<MetricVerdict> = b
@@ -382,72 +713,276 @@ async fn site_verdict(
         })
         .collect();
     Ok(verdict::Verdict {
-        site: site.to_string(),
+        site: slice.site.clone(),
         path: None,
-        from,
-        to,
-        window_hours: u32::try_from(days * 24).unwrap_or(window),
+        from: slice.from,
+        to: slice.to,
+        window_hours: hours,
         status: budget::overall(&metrics),
         metrics,
     })
 }
 
-/// The budget when there is one, else the metric's "good" threshold.
-fn reference_line(b: &Budget, metric: &str) -> Option<(f64, &'static str)> {
-    if let Some(&(_, limit)) = b.limits.iter().find(|(m, _)| m.as_str() == metric) {
-        return Some((limit, "budget"));
-    }
-    vitals_core::MetricName::parse(metric).map(|m| (m.thresholds().0, "good"))
+/// The budget of a metric, if the budget has one.
+fn budget_of(b: &Budget, metric: &str) -> Option<f64> {
+    b.limits
+        .iter()
+        .find(|(m, _)| m.as_str() == metric)
+        .map(|&(_, limit)| limit)
 }
 
-/// Server-rendered line chart: p75 per day with a dashed budget line.
-fn chart(metric: &str, points: &[(String, f64)], line: Option<(f64, &'static str)>) -> Markup {
-    const W: f64 = 320.0;
-    const H: f64 = 130.0;
-    const L: f64 = 46.0; // left margin for labels
-    const B: f64 = 18.0; // bottom margin
+/// Round numbers for an axis from 0 to at least `max`: (step, count).
+fn nice_ticks(max: f64) -> (f64, usize) {
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (step, (max / step).ceil().max(1.0) as usize)
+}
+
+fn tick_label(unit: &str, v: f64) -> String {
+    if unit == "score" {
+        format!("{v:.2}")
+    } else if v >= 1000.0 {
+        format!("{:.1} s", v / 1000.0)
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+/// Server-rendered line chart: p75 per day, y gridlines with labelled ticks,
+/// dated x ticks, the budget (red dashes) and the "good" threshold (green
+/// dots) as lines labelled in the legend (never over the data), a marker
+/// where each release was first seen, and today's partial day drawn apart.
+fn chart(
+    metric: &str,
+    points: &[(String, f64)],
+    budget: Option<f64>,
+    markers: &[(String, String)],
+    today: &str,
+) -> Markup {
+    const W: f64 = 340.0;
+    const H: f64 = 150.0;
+    const L: f64 = 44.0; // left margin: y tick labels
+    const R: f64 = 8.0;
+    const T: f64 = 14.0; // top margin: release labels
+    const B: f64 = 20.0; // bottom margin: x tick labels
     let unit = if metric == "CLS" { "score" } else { "ms" };
-    let max_v = points
+    let good = vitals_core::MetricName::parse(metric).map(|m| m.thresholds().0);
+    let top = points
         .iter()
         .map(|p| p.1)
-        .chain(line.map(|l| l.0))
+        .chain(budget)
+        .chain(good)
         .fold(0.0_f64, f64::max)
-        * 1.15;
-    let max_v = if max_v > 0.0 { max_v } else { 1.0 };
+        * 1.08;
+    let top = if top > 0.0 { top } else { 1.0 };
+    let (step, n) = nice_ticks(top);
+    let max_v = step * n as f64;
     let x = |i: usize| {
         if points.len() <= 1 {
-            L + (W - L) / 2.0
+            L + (W - L - R) / 2.0
         } else {
-            L + (W - L - 6.0) * i as f64 / (points.len() - 1) as f64
+            L + (W - L - R) * i as f64 / (points.len() - 1) as f64
         }
     };
-    let y = |v: f64| 6.0 + (H - B - 6.0) * (1.0 - v / max_v);
-    let path: String = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.1)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let first = points.first().map(|p| p.0.as_str()).unwrap_or("");
-    let last = points.last().map(|p| p.0.as_str()).unwrap_or("");
+    let y = |v: f64| T + (H - B - T) * (1.0 - v / max_v);
+    let partial = points.last().is_some_and(|p| p.0 == today);
+    let full = if partial {
+        &points[..points.len() - 1]
+    } else {
+        points
+    };
+    let path = |pts: &[(usize, f64)]| {
+        pts.iter()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(*i), y(*v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let full_pts: Vec<(usize, f64)> = full.iter().enumerate().map(|(i, p)| (i, p.1)).collect();
+    let tail: Vec<(usize, f64)> = if partial && points.len() >= 2 {
+        let k = points.len() - 2;
+        vec![(k, points[k].1), (k + 1, points[k + 1].1)]
+    } else {
+        Vec::new()
+    };
+    // About five dated ticks, evenly spaced in days, the last day always.
+    let x_ticks: Vec<usize> = if points.len() <= 1 {
+        vec![0]
+    } else {
+        let last = points.len() - 1;
+        let every = last.div_ceil(4).max(1);
+        let mut t: Vec<usize> = (0..=last).rev().step_by(every).collect();
+        t.reverse();
+        t
+    };
+    let day_index = |d: &str| points.iter().position(|p| p.0 == d);
     html! {
         svg class="chart" data-metric=(metric) viewBox={ "0 0 " (W) " " (H) } role="img"
             aria-label={ (metric) " p75 per day" } xmlns="http://www.w3.org/2000/svg" {
-            line class="grid" x1=(L) y1=(H - B) x2=(W) y2=(H - B) {}
-            text x="2" y=(y(max_v / 1.15) + 3.0) { (fmt_value(unit, max_v / 1.15)) }
-            text x="2" y=(H - B) { "0" }
-            @if let Some((v, label)) = line {
-                line class="budget-line" data-value=(v) x1=(L) y1=(format!("{:.1}", y(v))) x2=(W) y2=(format!("{:.1}", y(v))) {}
-                text x=(W - 4.0) y=(format!("{:.1}", y(v) - 3.0)) text-anchor="end" { (label) " " (fmt_value(unit, v)) }
+            @for j in 0..=n {
+                @let v = step * j as f64;
+                line class="grid" x1=(L) x2=(W - R) y1=(format!("{:.1}", y(v))) y2=(format!("{:.1}", y(v))) {}
+                text class="y-tick" x=(L - 4.0) y=(format!("{:.1}", y(v) + 3.0)) text-anchor="end" { (tick_label(unit, v)) }
             }
-            polyline class="p75" points=(path) {}
-            @for (i, p) in points.iter().enumerate() {
-                circle cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(p.1))) r="1.8" fill="#2459c4" {
-                    title { (p.0) ": " (fmt_value(unit, p.1)) }
+            @for i in &x_ticks {
+                line class="grid x-grid" x1=(format!("{:.1}", x(*i))) x2=(format!("{:.1}", x(*i))) y1=(T) y2=(H - B) {}
+                text class="x-tick" x=(format!("{:.1}", x(*i))) y=(H - 6.0)
+                    text-anchor=(if *i + 1 == points.len() { "end" } else { "middle" }) {
+                    (points.get(*i).map(|p| p.0.get(5..).unwrap_or(&p.0)).unwrap_or(""))
                 }
             }
-            text x=(L) y=(H - 4.0) { (first) }
-            text x=(W) y=(H - 4.0) text-anchor="end" { (last) }
+            @for (d, r) in markers {
+                @if let Some(i) = day_index(d) {
+                    g class="release-marker" data-release=(r) data-day=(d) {
+                        line x1=(format!("{:.1}", x(i))) x2=(format!("{:.1}", x(i))) y1=(T - 2.0) y2=(H - B) {}
+                        text x=(format!("{:.1}", x(i) + 2.0)) y=(T - 4.0) { (r) }
+                        title { "release " (r) " first seen " (d) }
+                    }
+                }
+            }
+            @if let Some(g) = good {
+                line class="good-line" data-value=(g) x1=(L) x2=(W - R) y1=(format!("{:.1}", y(g))) y2=(format!("{:.1}", y(g))) {
+                    title { "good: " (fmt_value(unit, g)) }
+                }
+            }
+            @if let Some(b) = budget {
+                line class="budget-line" data-value=(b) x1=(L) x2=(W - R) y1=(format!("{:.1}", y(b))) y2=(format!("{:.1}", y(b))) {
+                    title { "budget: " (fmt_value(unit, b)) }
+                }
+            }
+            polyline class="p75" points=(path(&full_pts)) {}
+            @if !tail.is_empty() { polyline class="p75 partial" points=(path(&tail)) {} }
+            @for (i, p) in points.iter().enumerate() {
+                circle class=(if partial && i + 1 == points.len() { "pt partial" } else { "pt" })
+                    data-day=(p.0) cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(p.1))) r="2" {
+                    title { (p.0) ": " (fmt_value(unit, p.1)) @if partial && i + 1 == points.len() { " (today so far)" } }
+                }
+            }
+        }
+        p class="chart-refs muted" {
+            @if let Some(b) = budget { span class="key budget" {} "budget " (fmt_value(unit, b)) " " }
+            @if let Some(g) = good { span class="key good" {} "good ≤ " (fmt_value(unit, g)) }
+        }
+    }
+}
+
+/// Current vs baseline release, computed by the same code as `check`.
+async fn compare_releases(
+    state: &AppState,
+    site: &str,
+    release: &str,
+    baseline: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<crate::check::CheckReport, ApiError> {
+    let opts = crate::check::CheckRequest {
+        release: Some(release.to_string()),
+        baseline_release: Some(baseline.to_string()),
+        ..Default::default()
+    }
+    .into_options(state.settings.window_hours, state.settings.min_samples)
+    .map_err(ApiError::BadRequest)?;
+    Ok(crate::check::run(&state.store, site, &opts, now).await?)
+}
+
+fn signed_pct(x: Option<f64>) -> String {
+    x.map(|c| format!("{:+.1} %", c * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) -> Markup {
+    use crate::check::RegressionStatus;
+    let Some(reg) = &c.regression else {
+        return html! {};
+    };
+    let base = reg.baseline.trim_start_matches("release ");
+    let cur = c.release.as_deref().unwrap_or("");
+    // Numbers exactly as the JSON answers round them (the check test compares).
+    let tidy =
+        |metric: &str, v: Option<f64>| v.map(|v| crate::wire::round_value(metric == "CLS", v));
+    html! {
+        section id="compare" data-release=(cur) data-baseline=(base) {
+            h2 { "Release " (cur) " vs " (base) }
+            p class="muted" {
+                "p75 per metric, each release over its last " (state.settings.window_hours) " h of page views, all devices; change > "
+                (format!("{:.0}", reg.tolerance * 100.0)) " % is a regression. The same numbers as "
+                code { "strray-collector check --site " (site) " --release " (cur) " --baseline-release " (base) " --format json" }
+            }
+            div class="scroll" {
+                table {
+                    thead { tr { th { "metric" } th class="num" { (base) } th class="num" { (cur) } th class="num" { "change" } th class="num" { "95 % interval" } th class="num" { "samples" } th { "" } } }
+                    tbody {
+                        @for m in &reg.metrics {
+                            @let unit = if m.metric == "CLS" { "score" } else { "ms" };
+                            tr data-metric=(m.metric)
+                                data-baseline=(tidy(&m.metric, m.baseline).map(|v| v.to_string()).unwrap_or_default())
+                                data-current=(tidy(&m.metric, m.current).map(|v| v.to_string()).unwrap_or_default())
+                                data-change=(m.change.map(|v| crate::wire::round_value(true, v).to_string()).unwrap_or_default())
+                                data-status=(match m.status { RegressionStatus::Ok => "ok", RegressionStatus::Regressed => "regressed", RegressionStatus::InsufficientData => "insufficient-data" }) {
+                                td { strong { (m.metric) } }
+                                td class="num" { (m.baseline.map(|v| fmt_value(unit, v)).unwrap_or_else(|| "–".into())) }
+                                td class="num" { (m.current.map(|v| fmt_value(unit, v)).unwrap_or_else(|| "–".into())) }
+                                td class="num" { (signed_pct(m.change)) }
+                                td class="num" { (signed_pct(m.change_low)) " … " (signed_pct(m.change_high)) }
+                                td class="num" { (m.baseline_samples) " / " (m.current_samples) }
+                                td {
+                                    @match m.status {
+                                        RegressionStatus::Regressed => span class="sev critical" { "regressed" },
+                                        RegressionStatus::Ok => span class="sev pass" { "ok" },
+                                        RegressionStatus::InsufficientData => span class="sev insufficient-data" { "insufficient data" },
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @for h in &reg.hints { p class="muted" { (h) } }
+        }
+    }
+}
+
+/// Attribution (stored as the JSON object the beacon sent) as readable
+/// fields; every value is text, escaped by maud.
+fn attribution(metric: &str, raw: Option<&str>) -> Markup {
+    let Some(raw) = raw else { return html! {} };
+    let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(raw) else {
+        return html! { span class="raw" { (raw) } };
+    };
+    let label = |k: &str| -> String {
+        match k {
+            "target" | "element" | "largestShiftTarget" | "interactionTarget" => "element".into(),
+            "url" => "URL".into(),
+            "timeToFirstByte" => "TTFB phase".into(),
+            "resourceLoadDelay" => "load delay".into(),
+            "resourceLoadDuration" => "load time".into(),
+            "resourceLoadTime" => "load time".into(),
+            "elementRenderDelay" => "render delay".into(),
+            "inputDelay" => "input delay".into(),
+            "processingDuration" => "processing".into(),
+            "presentationDelay" => "presentation delay".into(),
+            other => other.to_string(),
+        }
+    };
+    let unit_ms = metric != "CLS";
+    html! {
+        dl class="attr" {
+            @for (k, v) in &obj {
+                dt { (label(k)) }
+                dd {
+                    @match v {
+                        serde_json::Value::String(s) => (s),
+                        serde_json::Value::Number(n) => {
+                            @let x = n.as_f64().unwrap_or(0.0);
+                            @if unit_ms && k != "largestShiftValue" { (format!("{x:.0} ms")) } @else { (format!("{x:.4}")) }
+                        }
+                        other => (other.to_string()),
+                    }
+                }
+            }
         }
     }
 }

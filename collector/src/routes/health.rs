@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::startup::AppState;
 
@@ -93,8 +93,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `/metrics`, behind `STRRAY_METRICS_TOKEN` when that is set.
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    crate::auth::require_metrics(&req, &state)?;
+    Ok(metrics_text(&state))
+}
+
 /// Prometheus text exposition of the ingest outcome counters.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+fn metrics_text(state: &AppState) -> HttpResponse {
     let s = &state.queue.stats;
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, labels: &[(&str, &str, u64)]| {

@@ -15,7 +15,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use vitals_core::MetricName;
 
 use crate::domain::SiteKey;
@@ -54,7 +53,7 @@ struct Envelope<T: Serialize> {
     body: T,
 }
 
-/// Checks the bearer token. Digests are compared so the comparison time does not depend on the secret.
+/// Checks the bearer token (constant-time, see `auth::token_matches`).
 pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(expected) = state
         .settings
@@ -73,7 +72,7 @@ pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     match given {
-        Some(g) if Sha256::digest(g.as_bytes()) == Sha256::digest(expected.as_bytes()) => Ok(()),
+        Some(g) if crate::auth::token_matches(g, expected) => Ok(()),
         Some(_) => Err(ApiError::Unauthorized("wrong read token".into())),
         None => Err(ApiError::Unauthorized(
             "send Authorization: Bearer <read token>".into(),
@@ -169,7 +168,7 @@ fn source(s: &Slice, g: GroupBy) -> &'static str {
 }
 
 fn respond<T: Serialize>(s: &Slice, g: GroupBy, body: T) -> HttpResponse {
-    HttpResponse::Ok().json(Envelope {
+    crate::wire::ok_json(&Envelope {
         site: s.site.clone(),
         from: s.from,
         to: s.to,

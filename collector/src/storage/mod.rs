@@ -207,6 +207,19 @@ impl Store {
         }
     }
 
+    /// Each release seen on a site in [from, to) with its first receive time, oldest first.
+    pub async fn release_first_seen(
+        &self,
+        site: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::release_first_seen(p, site, from, to).await,
+            Store::Sqlite(p) => sqlite::release_first_seen(p, site, from, to).await,
+        }
+    }
+
     /// Newest receive time of a release's rows on a site (None: never seen).
     pub async fn release_last_seen(
         &self,

@@ -153,6 +153,27 @@ fn sample_of(r: &sqlx::postgres::PgRow) -> Result<Sample, sqlx::Error> {
     })
 }
 
+/// First receive time of each release with rows on a site in [from, to).
+pub async fn release_first_seen(
+    pool: &PgPool,
+    site: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT release, min(received_at) FROM metric
+         WHERE site = $1 AND received_at >= $2 AND received_at < $3 AND release IS NOT NULL
+           AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date - 2
+           AND day <= ($3::timestamptz AT TIME ZONE 'UTC')::date + 1
+         GROUP BY release ORDER BY 2",
+    )
+    .bind(site)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
 /// Newest receive time of a release's rows on a site.
 pub async fn release_last_seen(
     pool: &PgPool,

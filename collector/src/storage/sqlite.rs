@@ -86,6 +86,29 @@ fn sample_of(r: &sqlx::sqlite::SqliteRow) -> Result<Sample, sqlx::Error> {
     })
 }
 
+/// First receive time of each release with rows on a site in [from, to).
+pub async fn release_first_seen(
+    pool: &SqlitePool,
+    site: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT release, min(received_at_ms) FROM metric
+         WHERE site = ?1 AND received_at_ms >= ?2 AND received_at_ms < ?3 AND release IS NOT NULL
+         GROUP BY release ORDER BY 2",
+    )
+    .bind(site)
+    .bind(from.timestamp_millis())
+    .bind(to.timestamp_millis())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(r, ms)| chrono::DateTime::from_timestamp_millis(ms).map(|t| (r, t)))
+        .collect())
+}
+
 /// Newest receive time of a release's rows on a site.
 pub async fn release_last_seen(
     pool: &SqlitePool,
