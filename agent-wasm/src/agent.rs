@@ -1,7 +1,6 @@
 //! The agent's state machine: observers and listeners feed one `Agent`, which
 //! owns every metric of the current page view and flushes changed ones.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -13,7 +12,7 @@ use vitals_core::MetricName;
 use vitals_core::cls::Cls;
 use vitals_core::inp::{EventEntry, InteractionCounter, InteractionManager};
 use vitals_core::tti;
-use vitals_core::wire::{self, Beacon, Field, MetricRecord};
+use vitals_core::wire::{self, Attribution, Beacon, Field, MetricRecord};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -1153,7 +1152,7 @@ impl Agent {
                 let name = MetricName::ALL[i];
                 let unitless = name.is_unitless();
                 let prev = if s.sent.is_nan() { 0.0 } else { s.sent };
-                let mut attr = BTreeMap::new();
+                let mut attr = Vec::new();
                 for (k, v) in &s.attr {
                     let v = match v {
                         Field::Str(x) => {
@@ -1162,7 +1161,7 @@ impl Agent {
                         Field::Num(x) if x.is_finite() => Field::Num(wire::round(*x, unitless)),
                         _ => continue,
                     };
-                    attr.insert((*k).into(), v);
+                    attr.push(((*k).into(), v));
                 }
                 metrics.push(MetricRecord {
                     name: name.as_str().into(),
@@ -1171,7 +1170,7 @@ impl Agent {
                     delta: Some(Field::Num(wire::round(s.value - prev, unitless))),
                     rating: Some(Field::Str(name.rate(s.value).as_str().into())),
                     navigation_type: None,
-                    attribution: Some(Field::Map(attr)),
+                    attribution: Some(Field::Map(Attribution(attr))),
                 });
             }
         }

@@ -2,13 +2,12 @@
 //! a web-vitals-shaped object `{name, value, delta, id, rating,
 //! navigationType, attribution}` with the values the beacon carried.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::Function;
 use serde::Serialize;
-use vitals_core::wire::{Field, MetricRecord};
+use vitals_core::wire::{Attribution, Field, MetricRecord};
 use wasm_bindgen::prelude::*;
 
 struct Global<T>(T);
@@ -41,7 +40,7 @@ struct Metric<'a> {
     id: &'a str,
     rating: &'a str,
     navigation_type: &'a str,
-    attribution: &'a BTreeMap<alloc::string::String, Field>,
+    attribution: &'a Attribution,
 }
 
 /// Calls every callback with every metric of a beacon just sent. A callback
@@ -52,7 +51,7 @@ pub fn metrics(records: &[MetricRecord], navigation_type: &str) {
         Ok(v) if !v.is_empty() => v.clone(),
         _ => return,
     };
-    let empty = BTreeMap::new();
+    let empty = Attribution::default();
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     for r in records {
         let num = |f: &Option<Field>| match f {

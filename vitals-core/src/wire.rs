@@ -7,7 +7,6 @@
 //! them as raw JSON values (so one bad optional field is dropped, not fatal),
 //! the agent writes [`Field`]s. `S` is the type of `seq` (the agent: `u64`).
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -82,7 +81,47 @@ pub enum Field {
     Num(f64),
     Str(String),
     /// An attribution object.
-    Map(BTreeMap<String, Field>),
+    Map(Attribution),
+}
+
+/// An attribution object's entries, in the order written. A list rather than
+/// a `BTreeMap`: the agent never looks a key up, and the B-tree's code was
+/// ~3 KB of the wasm.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attribution(pub Vec<(String, Field)>);
+
+impl Serialize for Attribution {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attribution {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = Attribution;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an attribution object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Attribution, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = a.next_entry()? {
+                    v.push(e);
+                }
+                Ok(Attribution(v))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
 }
 
 /// Cuts `s` to at most `max` characters (on a character boundary).
@@ -119,12 +158,13 @@ mod tests {
     use alloc::vec;
 
     fn agent_beacon() -> Beacon {
-        let mut attr = BTreeMap::new();
-        attr.insert(
-            "target".to_string(),
-            Field::Str("html>body>img.hero".into()),
-        );
-        attr.insert("load_delay".to_string(), Field::Num(12.3));
+        let attr = Attribution(vec![
+            (
+                "target".to_string(),
+                Field::Str("html>body>img.hero".into()),
+            ),
+            ("load_delay".to_string(), Field::Num(12.3)),
+        ]);
         Beacon {
             v: 1,
             site: "demo".into(),

@@ -28,7 +28,7 @@ pub struct AgentDist {
 /// must stay at or below this (bytes). Issue 14's gate is 20 KB (goal 14 KB);
 /// this sits just above today's size so any growth fails the build: lower it
 /// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
-pub const BROTLI_BUDGET_BYTES: u64 = 25_400;
+pub const BROTLI_BUDGET_BYTES: u64 = 23_600;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2), and the size passes: merge
@@ -142,8 +142,11 @@ pub fn build() -> Result<AgentDist> {
         "wasm-pack build failed (is the target installed? `rustup target add wasm32-unknown-unknown`)",
     )?;
 
-    // 2. wasm-opt (npm binaryen) in place.
+    // 2. wasm-opt (npm binaryen) in place. The module before it keeps its
+    // function names: `twiggy top target/agent-named.wasm` shows what the
+    // bytes are (bench-size prints it).
     let wasm_path = pkg.join("agent_bg.wasm");
+    fs::copy(&wasm_path, target_dir.join("agent-named.wasm"))?;
     let opt = pkg.join("agent_bg.opt.wasm");
     let status = Command::new(bin("wasm-opt"))
         .args(WASM_OPT_FLAGS)
