@@ -1209,7 +1209,7 @@ impl Agent {
             },
             connection: text(connection.as_deref()),
         };
-        let Some(mut body) = to_json(&beacon) else {
+        let Some((mut js, mut body)) = to_json(&beacon) else {
             return;
         };
         // Measured in UTF-8 bytes, as the collector and the beacon quota count.
@@ -1218,12 +1218,12 @@ impl Agent {
                 m.attribution = None;
             }
             match to_json(&beacon) {
-                Some(b) if b.len() < wire::MAX_BEACON_BYTES => body = b,
+                Some(b) if b.1.len() < wire::MAX_BEACON_BYTES => (js, body) = b,
                 _ => return,
             }
         }
         send(&self.cfg.endpoint, &body, &self.noop);
-        crate::report::metrics(&beacon.metrics, self.nav_type);
+        crate::report::metrics(&get(&js, "metrics"), self.nav_type);
         self.seq += 1;
         for s in &mut self.slots {
             if s.ready && s.value >= 0.0 {
@@ -1233,12 +1233,13 @@ impl Agent {
     }
 }
 
-/// `JSON.stringify` of `v` as serde-wasm-bindgen builds it (maps as plain objects).
-fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
+/// `v` as serde-wasm-bindgen builds it (maps as plain objects), and its `JSON.stringify`.
+fn to_json<T: serde::Serialize>(v: &T) -> Option<(JsValue, String)> {
     let js = v
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .ok()?;
-    js_sys::JSON::stringify(&js).ok()?.as_string()
+    let text = js_sys::JSON::stringify(&js).ok()?.as_string()?;
+    Some((js, text))
 }
 
 /// A metric id as web-vitals makes them: `"v1-" + now + "-" + 13 random digits`.

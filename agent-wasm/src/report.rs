@@ -1,14 +1,16 @@
 //! `onMetric(callback)`: every metric the agent reports, handed to the page as
 //! a web-vitals-shaped object `{name, value, delta, id, rating,
-//! navigationType, attribution}` with the values the beacon carried.
+//! navigationType, attribution}`: the beacon's own metric objects (as
+//! serde-wasm-bindgen built them, so the page sees exactly what was sent)
+//! plus `navigationType`.
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::Function;
-use serde::Serialize;
-use vitals_core::wire::{Attribution, Field, MetricRecord};
 use wasm_bindgen::prelude::*;
+
+use crate::sys::{get, items, object, set};
 
 struct Global<T>(T);
 
@@ -31,53 +33,23 @@ pub fn on_metric(f: JsValue) {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Metric<'a> {
-    name: &'a str,
-    value: f64,
-    delta: f64,
-    id: &'a str,
-    rating: &'a str,
-    navigation_type: &'a str,
-    attribution: &'a Attribution,
-}
-
-/// Calls every callback with every metric of a beacon just sent. A callback
-/// that throws is ignored (its exception is caught, not thrown into the page).
-pub fn metrics(records: &[MetricRecord], navigation_type: &str) {
+/// Calls every callback with every metric object of a beacon just sent. A
+/// callback that throws is ignored (caught, not thrown into the page).
+pub fn metrics(records: &JsValue, navigation_type: &str) {
     // A copy: a callback may register another one.
     let callbacks = match CALLBACKS.0.try_borrow() {
         Ok(v) if !v.is_empty() => v.clone(),
         _ => return,
     };
-    let empty = Attribution::default();
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    for r in records {
-        let num = |f: &Option<Field>| match f {
-            Some(Field::Num(x)) => *x,
-            _ => r.value,
-        };
-        let m = Metric {
-            name: &r.name,
-            value: r.value,
-            delta: num(&r.delta),
-            id: &r.id,
-            rating: match &r.rating {
-                Some(Field::Str(s)) => s,
-                _ => "",
-            },
-            navigation_type,
-            attribution: match &r.attribution {
-                Some(Field::Map(m)) => m,
-                _ => &empty,
-            },
-        };
-        let Ok(obj) = m.serialize(&ser) else {
-            continue;
-        };
+    let nav = JsValue::from_str(navigation_type);
+    for m in items(records) {
+        set(&m, "navigationType", &nav);
+        // A beacon cut to its size limit carries no attribution.
+        if !get(&m, "attribution").is_object() {
+            set(&m, "attribution", &object());
+        }
         for f in &callbacks {
-            let _ = f.call1(&JsValue::UNDEFINED, &obj);
+            let _ = f.call1(&JsValue::UNDEFINED, &m);
         }
     }
 }

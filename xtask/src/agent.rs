@@ -275,14 +275,25 @@ pub fn print_breakdown(dist: &AgentDist) -> Result<()> {
         i += 1 + n + len;
     }
     println!(
-        "code = the metric kernel (vitals-core CLS windows, INP grouping / pick / split, \
-         TTI search, TBT, ratings; one-letter numeric exports) + lol_alloc; no imports."
+        "code = the Rust agent (observers, listeners, selectors, fetch/XHR proxies, metric state, \
+         vitals-core math, the serde beacon) + serde-wasm-bindgen + wasm-bindgen / js-sys / web-sys \
+         shims + std's panic formatting + lol_alloc; import = one wasm-bindgen shim per JS call used."
     );
     println!(
-        "loader agent.js = agent-wasm/js/core.js (observers, lifecycle listeners, selectors, \
-         LCP phases, bfcache / prerender / soft navigations, beacon) + the script-tag bootstrap, \
-         esbuild-minified."
+        "loader agent.js = the script-tag bootstrap + the npm entry + wasm-bindgen's glue \
+         (--target web), bundled and minified by esbuild."
     );
+    // Largest functions and data of the module before wasm-opt (it keeps names).
+    let named = target_dir(&crate::root()).join("agent-named.wasm");
+    println!("\n$ twiggy top -n 25 {} (before wasm-opt)", named.display());
+    match Command::new("twiggy")
+        .args(["top", "-n", "25"])
+        .arg(&named)
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        _ => println!("(twiggy not found: `cargo install twiggy`)"),
+    }
     Ok(())
 }
 
