@@ -71,3 +71,46 @@ test('onMetric(callback) sees exactly what the collector stored, in web-vitals s
     assert.deepEqual(r.attribution ? JSON.parse(r.attribution) : {}, m.attribution, `${m.name} attribution`);
   }
 });
+
+test('init() never rejects: missing options, a bad endpoint, a wasm that 404s all resolve false', async () => {
+  const cases = [
+    {},
+    { site: 'x', endpoint: 'http://[' },
+    { site: 'x', endpoint: `${collector.origin}/v1/ingest`, wasmUrl: '/agent-npm/missing.wasm' },
+  ];
+  for (const options of cases) {
+    // A fresh page each: init starts the agent once per page.
+    const p = await browser.newPage();
+    await p.goto(`${site.origin}/no-agent.html`);
+    const got = await p.evaluate(async (o) => {
+      const { init } = await import('/agent-npm/index.js');
+      try {
+        return await init(o);
+      } catch (e) {
+        return `rejected: ${e}`;
+      }
+    }, options);
+    assert.equal(got, false, JSON.stringify(options));
+    await p.close();
+  }
+});
+
+test('the agent sets no cookies and uses no storage', async () => {
+  const k = uniqueSite('nostore');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-npm.html?site=${k}`);
+  assert.equal(await p.evaluate(() => window.__init), true);
+  await sleep(500);
+  const used = await p.evaluate(async () => ({
+    cookie: document.cookie,
+    local: localStorage.length,
+    session: sessionStorage.length,
+    idb: (await indexedDB.databases()).length,
+    caches: (await caches.keys()).length,
+  }));
+  assert.deepEqual(used, { cookie: '', local: 0, session: 0, idb: 0, caches: 0 });
+  await p.goto('about:blank');
+  await collector.waitFor(k, (r) => r.length > 0);
+  assert.deepEqual(await browser.cookies(), [], 'no cookie in the browser, for any origin');
+  await p.close();
+});
