@@ -86,6 +86,7 @@ async function matchPerUrl(t, k, ready) {
     const frameTimed = l.navigationType === 'back-forward-cache' && (l.name === 'FCP' || l.name === 'LCP');
     const tol = l.name === 'CLS' ? 1e-4 : frameTimed ? 10 : 1;
     assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
+    if (l.rating) assert.equal(a.rating, l.rating, `${key(l.name, l.navigationType, l.navigationURL)} rating`);
   }
   return { want, agent };
 }
