@@ -38,3 +38,79 @@ test('init() from the npm package measures and reports the page', async () => {
   assert.ok(rows.every((r) => r.release === 'npm-1' && r.site === k));
   assert.deepEqual(errors, []);
 });
+
+test('onMetric(callback) sees exactly what the collector stored, in web-vitals shape', async () => {
+  const k = uniqueSite('onmetric');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-onmetric.html?site=${k}`);
+  assert.equal(await p.evaluate(() => window.__init), true);
+  await sleep(500);
+  await p.click('#b');
+  await sleep(500);
+  // Hidden in place (the documented way to make the page report without
+  // leaving it), so the callback's objects can still be read.
+  await p.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  });
+  const seen = await p.evaluate(() => window.__metrics);
+  await p.close();
+  for (const n of ['FCP', 'LCP', 'TTFB', 'CLS', 'INP', 'FID']) assert.ok(seen.some((m) => m.name === n), `${n} handed to onMetric`);
+  for (const m of seen) {
+    assert.deepEqual(Object.keys(m).sort(), ['attribution', 'delta', 'id', 'name', 'navigationType', 'rating', 'value']);
+  }
+  const rows = await collector.waitFor(k, (r) => r.length >= seen.length);
+  assert.equal(rows.length, seen.length, 'one stored row per callback call');
+  for (const m of seen) {
+    const r = rows.find((x) => x.metric_id === m.id && x.name === m.name && x.value === m.value);
+    assert.ok(r, `stored: ${JSON.stringify(m)}`);
+    assert.equal(r.delta, m.delta, m.name);
+    assert.equal(r.rating, m.rating, m.name);
+    assert.equal(r.navigation_type, m.navigationType, m.name);
+    // Stored as JSON text.
+    assert.deepEqual(r.attribution ? JSON.parse(r.attribution) : {}, m.attribution, `${m.name} attribution`);
+  }
+});
+
+test('init() never rejects: missing options, a bad endpoint, a wasm that 404s all resolve false', async () => {
+  const cases = [
+    {},
+    { site: 'x', endpoint: 'http://[' },
+    { site: 'x', endpoint: `${collector.origin}/v1/ingest`, wasmUrl: '/agent-npm/missing.wasm' },
+  ];
+  for (const options of cases) {
+    // A fresh page each: init starts the agent once per page.
+    const p = await browser.newPage();
+    await p.goto(`${site.origin}/no-agent.html`);
+    const got = await p.evaluate(async (o) => {
+      const { init } = await import('/agent-npm/index.js');
+      try {
+        return await init(o);
+      } catch (e) {
+        return `rejected: ${e}`;
+      }
+    }, options);
+    assert.equal(got, false, JSON.stringify(options));
+    await p.close();
+  }
+});
+
+test('the agent sets no cookies and uses no storage', async () => {
+  const k = uniqueSite('nostore');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-npm.html?site=${k}`);
+  assert.equal(await p.evaluate(() => window.__init), true);
+  await sleep(500);
+  const used = await p.evaluate(async () => ({
+    cookie: document.cookie,
+    local: localStorage.length,
+    session: sessionStorage.length,
+    idb: (await indexedDB.databases()).length,
+    caches: (await caches.keys()).length,
+  }));
+  assert.deepEqual(used, { cookie: '', local: 0, session: 0, idb: 0, caches: 0 });
+  await p.goto('about:blank');
+  await collector.waitFor(k, (r) => r.length > 0);
+  assert.deepEqual(await browser.cookies(), [], 'no cookie in the browser, for any origin');
+  await p.close();
+});

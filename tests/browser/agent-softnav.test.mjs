@@ -77,12 +77,16 @@ async function matchPerUrl(t, k, ready) {
   for (const l of lib) {
     const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
     // After a bfcache restore FCP and LCP are "now" in a double-rAF callback:
-    // the libraries' callbacks of one frame run one after another, so the
-    // comparable claim is "the same frame" (as in agent-compare.mjs; METRICS.md,
-    // deviations). A run saw web-vitals' own FCP and LCP 1.5 ms apart here.
+    // the libraries' callbacks of one frame run one after another (as in
+    // agent-compare.mjs; METRICS.md, deviations). Here web-vitals also handles
+    // the soft navigation's state in that frame: on a loaded machine (4 test
+    // runs on 2 cores) its LCP came 6.9 ms after the agent's reading, so 10 ms
+    // here — still below the one frame (16.7 ms; 24 ms measured) by which a
+    // single-rAF agent differs.
     const frameTimed = l.navigationType === 'back-forward-cache' && (l.name === 'FCP' || l.name === 'LCP');
-    const tol = l.name === 'CLS' ? 1e-4 : frameTimed ? 16.7 : 1;
+    const tol = l.name === 'CLS' ? 1e-4 : frameTimed ? 10 : 1;
     assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
+    if (l.rating) assert.equal(a.rating, l.rating, `${key(l.name, l.navigationType, l.navigationURL)} rating`);
   }
   return { want, agent };
 }

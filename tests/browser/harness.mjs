@@ -166,13 +166,30 @@ export const chromiumSwitches = [
  */
 export async function launchBrowser(options = {}, extraArgs = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'strray-chromium-'));
-  return chromium.launchPersistentContext(dir, {
+  const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: [...chromiumSwitches, ...extraArgs],
     ...options,
   });
+  // The agent must never throw into the page: every page of every browser
+  // test counts its uncaught errors and unhandled promise rejections
+  // (Playwright's `pageerror` reports both), and closing the browser fails
+  // (the test file's after hook) unless there were none.
+  const pageErrors = [];
+  const watch = (p) => p.on('pageerror', (e) => pageErrors.push(`${p.url()}: ${e}`));
+  context.pages().forEach(watch);
+  context.on('page', watch);
+  const close = context.close.bind(context);
+  context.pageErrors = pageErrors;
+  context.close = async (...args) => {
+    await close(...args);
+    if (pageErrors.length) {
+      throw new Error(`${pageErrors.length} uncaught error(s) / unhandled rejection(s) in test pages:\n${pageErrors.join('\n')}`);
+    }
+  };
+  return context;
 }
 
 /**

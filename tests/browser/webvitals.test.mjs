@@ -62,8 +62,12 @@ test('the web-vitals library reports into the same budgets', async () => {
   const lcp = report.entries[0].timings.find((t) => t.metric === 'LCP');
   assert.equal(lcp.samples, 1);
   assert.equal(lcp.value, lcpRow.value);
+  // Severity against the budget sent above: warning from 90 %, error from 100 %, critical from 110 %.
+  const limits = { LCP: 2500, FCP: 2000, CLS: 0.1, TTFB: 800 };
+  const severity = (v, b) => (v >= 1.1 * b ? 'critical' : v >= b ? 'error' : v >= 0.9 * b ? 'warning' : 'pass');
+  assert.deepEqual(report.entries[0].timings.map((t) => t.metric).sort(), Object.keys(limits).sort());
   for (const t of report.entries[0].timings) {
-    assert.ok(['pass', 'warning', 'error', 'critical'].includes(t.severity), `${t.metric}: ${t.severity}`);
+    assert.equal(t.severity, severity(t.value, limits[t.metric]), `${t.metric} ${t.value} against ${limits[t.metric]}`);
   }
   await page.close();
 });

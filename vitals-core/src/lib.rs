@@ -2,9 +2,8 @@
 //!
 //! No browser or server dependencies live here, so every rule (CLS session
 //! windows, INP selection, the TTI search, ratings, metric names) is tested on
-//! the host and agent and collector agree on it. The agent's wasm kernel
-//! (`agent-wasm`) runs the metric math; its JS half (`agent-wasm/js`) observes
-//! the page and writes the beacon.
+//! the host and agent and collector agree on it. The wasm agent (`agent-wasm`)
+//! calls it directly; `wire` is the beacon type both sides (de)serialize.
 //!
 //! `no_std` (with `alloc`) unless the default `std` feature is on: the wasm agent
 //! builds it without std to stay small. Collector-only code that needs std must
@@ -17,7 +16,9 @@ extern crate alloc;
 pub mod cls;
 pub mod inp;
 pub mod metric;
+pub mod selector;
 pub mod tti;
+pub mod wire;
 
 pub use metric::{MetricName, Rating};
 

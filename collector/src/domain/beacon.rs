@@ -4,7 +4,6 @@
 //! dropped and counted, not fatal), unknown fields ignored so that a newer agent
 //! still works with an older collector.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use vitals_core::MetricName;
 
@@ -104,31 +103,10 @@ impl BeaconError {
     }
 }
 
-#[derive(Deserialize)]
-struct BeaconDto {
-    v: u32,
-    site: String,
-    page_view_id: String,
-    url: String,
-    navigation_type: String,
-    metrics: Vec<MetricDto>,
-    // Optional fields are taken as raw values so one bad one is dropped, not fatal.
-    seq: Option<Value>,
-    sample_rate: Option<Value>,
-    release: Option<Value>,
-    route: Option<Value>,
-    connection: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct MetricDto {
-    name: String,
-    id: String,
-    value: f64,
-    delta: Option<Value>,
-    navigation_type: Option<Value>,
-    attribution: Option<Value>,
-}
+// The wire shape is defined once, in vitals-core (the agent serializes the same
+// type). Loose fields are read as raw JSON values so one bad optional field is
+// dropped, not fatal; the validation below turns them into domain types.
+type BeaconDto = vitals_core::wire::Beacon<Value, Value>;
 
 /// Parses and validates one beacon body. `max_metrics` bounds the metric list.
 pub fn parse_beacon(body: &[u8], max_metrics: usize) -> Result<Beacon, BeaconError> {
