@@ -93,15 +93,19 @@ fn step(name: &str, started: Instant) {
     );
 }
 
-pub fn test(static_only: bool) -> Result<()> {
+pub fn test(static_only: bool, reuse_image: bool) -> Result<()> {
     let all = Instant::now();
     check_files()?;
     if static_only {
         return Ok(());
     }
     let t = Instant::now();
-    let image = build_image()?;
-    step(&format!("image build ({image})"), t);
+    let image = if reuse_image && image_exists(IMAGE) {
+        IMAGE.to_string()
+    } else {
+        build_image()?
+    };
+    step(&format!("image ({image})"), t);
     let t = Instant::now();
     run_container_test(&image)?;
     step("container test", t);
@@ -420,7 +424,8 @@ fn run_container_test(image: &str) -> Result<()> {
             .env("STRRAY_PODMAN_RUN_ARGS", json_list(&podman_run_args()))
             .env("DATABASE_URL", &pg.url)
             .env("STRRAY_PG_HOST_FROM_CONTAINER", "10.0.2.2")
-            .env("STRRAY_HOST_PORT", port.to_string()),
+            .env("STRRAY_HOST_PORT", port.to_string())
+            .env("STRRAY_HOST_PORT_LOAD", free_port()?.to_string()),
     )
 }
 
