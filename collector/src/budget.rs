@@ -33,7 +33,8 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// FCP 2000 ms, LCP 2500 ms, FID 100 ms, CLS 0.1, TTI 5000 ms at p75.
+    /// FCP 2000 ms, LCP 2500 ms, INP 200 ms (Google's "good"), FID 100 ms,
+    /// CLS 0.1, TTI 5000 ms at p75.
     pub fn default_with_min_samples(min_samples: u64) -> Budget {
         Budget {
             percentile: 75.0,
@@ -42,6 +43,7 @@ impl Budget {
             limits: vec![
                 (MetricName::Fcp, 2000.0),
                 (MetricName::Lcp, 2500.0),
+                (MetricName::Inp, 200.0),
                 (MetricName::Fid, 100.0),
                 (MetricName::Cls, 0.1),
                 (MetricName::Tti, 5000.0),

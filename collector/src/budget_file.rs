@@ -292,6 +292,7 @@ impl BudgetFile {
                 timings: vec![
                     t("first-contentful-paint", MetricName::Fcp, 2000.0),
                     t("largest-contentful-paint", MetricName::Lcp, 2500.0),
+                    t("interaction-to-next-paint", MetricName::Inp, 200.0),
                     t("first-input-delay", MetricName::Fid, 100.0),
                     t("cumulative-layout-shift", MetricName::Cls, 0.1),
                     t("interactive", MetricName::Tti, 5000.0),
@@ -740,6 +741,7 @@ mod tests {
             [
                 ("FCP", 2000.0),
                 ("LCP", 2500.0),
+                ("INP", 200.0),
                 ("FID", 100.0),
                 ("CLS", 0.1),
                 ("TTI", 5000.0)

@@ -11,9 +11,7 @@ use crate::domain::SiteKey;
 
 #[derive(Args, Clone, Debug)]
 pub struct Settings {
-    /// Settings file of `KEY=VALUE` lines using the environment names below
-    /// (e.g. `STRRAY_QUEUE_CAPACITY=5000`); read first, so environment variables
-    /// and flags override it. Unknown keys are an error.
+    /// Settings file of `KEY=VALUE` lines with the environment names below; env and flags override it.
     #[arg(long, env = "STRRAY_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -21,8 +19,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_BIND", default_value = "127.0.0.1:8787")]
     pub bind: String,
 
-    /// `postgres://…` for PostgreSQL or `sqlite://path` for the embedded store.
-    /// Unset: embedded SQLite at `strray.db` in the working directory.
+    /// `postgres://…` or `sqlite://path`; unset: `sqlite://strray.db` in the working directory.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
@@ -35,8 +32,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_SITES")]
     pub sites: Option<String>,
 
-    /// Largest accepted beacon body in bytes (larger → 413). The browser's
-    /// keepalive budget is 64 KiB for the whole page, so real beacons are far smaller.
+    /// Largest accepted beacon body in bytes (larger → 413).
     #[arg(long, env = "STRRAY_MAX_BODY_BYTES", default_value_t = 32 * 1024)]
     pub max_body_bytes: usize,
 
@@ -44,24 +40,18 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_MAX_METRICS_PER_BEACON", default_value_t = 32)]
     pub max_metrics_per_beacon: usize,
 
-    /// Capacity of the in-memory ingest queue, in beacons; full → 503. With the
-    /// defaults, a saturated collector peaks at ~58 MB RSS (bench-ingest: the
-    /// queue plus the batch being written and the one being filled); raise it
-    /// to ride out longer database outages at typical (not peak) load.
+    // Memory at saturation per setting: README "Performance" (bench-ingest).
+    /// Capacity of the in-memory ingest queue, in beacons; full → 503.
     #[arg(long, env = "STRRAY_QUEUE_CAPACITY", default_value_t = 2_000)]
     pub queue_capacity: usize,
 
-    /// Rows written per batch at most. Larger batches share more rollup cells
-    /// (PostgreSQL's cost per row is mostly the rollup upserts): bench-ingest
-    /// with varied beacons stored 3 938 beacons/s with 5 000, 4 584 with 8 000
-    /// (51–58 MB peak RSS), 4 986 with 10 000 (a 2 500-beacon queue: 69 MB peak).
+    // Throughput per batch size: README "Performance" (bench-ingest).
+    /// Rows written per batch at most.
     #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 8_000)]
     pub batch_rows: usize,
 
-    /// Batches written to the database concurrently. Concurrent batches wait
-    /// on each other's rollup rows (the same site, day and metric) and compete
-    /// for the same cores: bench-ingest stored 3 237 beacons/s with 1, 3 116
-    /// with 2 and ~3 000 with 4 (2 500-row batches).
+    // Why 1: README "Performance" (concurrent batches wait on each other's rollup rows).
+    /// Batches written to the database concurrently.
     #[arg(long, env = "STRRAY_WRITER_CONCURRENCY", default_value_t = 1)]
     pub writer_concurrency: usize,
 
@@ -73,8 +63,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
 
-    /// Request header carrying the visitor's country, set by a trusted proxy/CDN
-    /// (e.g. `CF-IPCountry`). Unset: country is not recorded.
+    /// Header with the visitor's country set by a trusted proxy/CDN (e.g. `CF-IPCountry`); unset: not recorded.
     #[arg(long, env = "STRRAY_COUNTRY_HEADER")]
     pub country_header: Option<String>,
 
@@ -83,12 +72,10 @@ pub struct Settings {
     pub rate_limit_site: u32,
 
     /// Beacons per second accepted per client IP (burst: twice this); 0 = unlimited.
-    /// A page view sends 1–3 beacons, so this only stops floods.
     #[arg(long, env = "STRRAY_RATE_LIMIT_CLIENT", default_value_t = 20)]
     pub rate_limit_client: u32,
 
-    /// Header with the client address set by a trusted proxy (first address of
-    /// e.g. `X-Forwarded-For`); unset: the TCP peer address. Used only for rate limiting.
+    /// Client-address header set by a trusted proxy (e.g. `X-Forwarded-For`), for rate limiting; unset: TCP peer.
     #[arg(long, env = "STRRAY_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
 
@@ -104,7 +91,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_MIN_SAMPLES", default_value_t = 20)]
     pub min_samples: u64,
 
-    /// Default evaluation window of the verdict, in hours.
+    /// Window judged by the verdict, `check` and the dashboard's cards, in hours.
     #[arg(long, env = "STRRAY_WINDOW_HOURS", default_value_t = 24 * 7)]
     pub window_hours: u32,
 
@@ -120,8 +107,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_COOLDOWN_SECS", default_value_t = 3600)]
     pub alert_cooldown_secs: u64,
 
-    /// Escalation: a key that fired this many times within the frequency window
-    /// fires on its next breach without waiting for the consecutive count (0 = off).
+    /// Escalation: after this many firings in the frequency window, fire on the next breach (0 = off).
     #[arg(long, env = "STRRAY_ALERT_FREQUENT_COUNT", default_value_t = 3)]
     pub alert_frequent_count: u32,
 
@@ -141,8 +127,7 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_WEBHOOKS")]
     pub alert_webhooks: Option<String>,
 
-    /// Extra trusted root certificate(s) (PEM file) for https webhook
-    /// receivers, e.g. an internal CA. The system's trust store always applies.
+    /// Extra trusted root certificates (PEM) for https webhooks, besides the system's.
     #[arg(long, env = "STRRAY_ALERT_CA_FILE")]
     pub alert_ca_file: Option<PathBuf>,
 
@@ -162,6 +147,28 @@ pub struct Settings {
     /// Number of HTTP worker threads (0 = one per core).
     #[arg(long, env = "STRRAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
+
+    /// Longest wait for a request body, in milliseconds, once the headers are
+    /// in (slow or stalled senders → 408). Also bounds how long shutdown waits
+    /// for such a request.
+    #[arg(long, env = "STRRAY_BODY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub body_timeout_ms: u64,
+
+    /// `/readyz` answers 503 when rows are queued and the batch writer has
+    /// finished nothing for this many seconds (the database hangs or keeps failing).
+    #[arg(long, env = "STRRAY_WRITER_STALL_SECS", default_value_t = 30)]
+    pub writer_stall_secs: u64,
+
+    /// Most sites whose routes are tracked for the per-site route cap; the
+    /// least recently seen site is forgotten beyond it (bounded memory when
+    /// STRRAY_SITES is unset and anyone can invent site keys).
+    #[arg(long, env = "STRRAY_MAX_TRACKED_SITES", default_value_t = 10_000)]
+    pub max_tracked_sites: usize,
+
+    /// Most routes tracked over all sites; beyond it the least recently seen
+    /// sites are forgotten until the total fits.
+    #[arg(long, env = "STRRAY_MAX_TRACKED_ROUTES", default_value_t = 100_000)]
+    pub max_tracked_routes: usize,
 }
 
 impl Default for Settings {
@@ -190,6 +197,10 @@ impl Settings {
 
     pub fn batch_interval(&self) -> Duration {
         Duration::from_millis(self.batch_interval_ms)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms.max(1))
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -33,6 +33,10 @@ pub enum ApiError {
     Overloaded,
     #[error("service not ready")]
     NotReady,
+    #[error("request body not received within {ms} ms")]
+    BodyTimeout { ms: u64 },
+    #[error("the database is unreachable; retry later")]
+    DatabaseUnavailable,
     #[error("internal error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -58,6 +62,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Overloaded => "overloaded",
             ApiError::NotReady => "not_ready",
+            ApiError::BodyTimeout { .. } => "body_timeout",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Unexpected(_) => "internal",
         }
     }
@@ -65,12 +71,33 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if crate::storage::is_transient(&e) {
+            return ApiError::DatabaseUnavailable;
+        }
         ApiError::Unexpected(e.into())
+    }
+}
+
+impl ApiError {
+    /// Errors that reached a handler through `anyhow` (verdict, reports) are
+    /// mapped here: a database that cannot be reached is a 503 the caller can
+    /// retry, not an internal error.
+    fn normalised(&self) -> Option<ApiError> {
+        let ApiError::Unexpected(e) = self else {
+            return None;
+        };
+        e.chain()
+            .filter_map(|c| c.downcast_ref::<sqlx::Error>())
+            .any(crate::storage::is_transient)
+            .then_some(ApiError::DatabaseUnavailable)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
+        if let Some(e) = self.normalised() {
+            return e.status_code();
+        }
         match self {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,19 +107,28 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Overloaded | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::NotReady | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Some(e) = self.normalised() {
+            if let ApiError::Unexpected(cause) = self {
+                tracing::warn!(error = %cause, "database unreachable");
+            }
+            return e.error_response();
+        }
         if let ApiError::Unexpected(e) = self {
             // Full cause chain in the log only; the client gets a generic message.
             tracing::error!(error = ?e, "request failed");
         }
         let mut resp = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::DatabaseUnavailable => {
                 resp.insert_header(("Retry-After", "5"));
             }
             ApiError::RateLimited {

@@ -1,11 +1,17 @@
 //! The ingest pipeline: a bounded in-memory queue and one batch writer.
 //!
 //! A 2xx from the ingest endpoint means *queued*: the beacon's rows are in this
-//! queue and will be written unless the process is killed without a chance to
-//! drain (SIGKILL, power loss). While the database is down the writer keeps the
-//! batch and retries with backoff; the queue then fills and the endpoint sheds
-//! new beacons with 503. On SIGTERM the server stops accepting, then the writer
-//! drains everything queued before the process exits (bounded by the grace period).
+//! queue and will be written (or, if the database refuses a row for its
+//! content, kept in `metric_dead_letter`) unless the process is killed without
+//! a chance to drain (SIGKILL, power loss) or the shutdown grace runs out —
+//! then the loss is counted, logged and turned into a non-zero exit code.
+//! While the database is unreachable the writer keeps the batch and retries
+//! with backoff; the queue then fills and the endpoint sheds new beacons with
+//! 503. A batch the database refuses for another reason is split until the
+//! refused rows are found: the rest is stored, the refused rows dead-lettered,
+//! so one bad row can never stall ingest. On SIGTERM the server stops
+//! accepting, then the writer drains everything queued before the process
+//! exits (bounded by the grace period).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::storage::{MetricRow, Store, dedupe};
+use crate::storage::{MetricRow, Store, dedupe, is_transient};
 
 /// Outcome counters, exported on `/metrics`. Invariant:
-/// rows_accepted = rows_stored + rows_dropped + rows queued.
+/// rows_accepted = rows_stored + rows_refused + rows_dropped + rows queued.
 #[derive(Default, Debug)]
 pub struct IngestStats {
     pub beacons_accepted: AtomicU64,
@@ -30,21 +36,45 @@ pub struct IngestStats {
     pub optional_fields_dropped: AtomicU64,
     pub rows_accepted: AtomicU64,
     pub rows_stored: AtomicU64,
+    /// Rows the database refused for their content, kept in `metric_dead_letter`.
+    pub rows_refused: AtomicU64,
     /// Rows given up on at shutdown after the grace period. Must stay 0.
     pub rows_dropped: AtomicU64,
     pub batches_written: AtomicU64,
     pub write_errors: AtomicU64,
     pub last_batch_rows: AtomicU64,
     pub last_flush_micros: AtomicU64,
+    /// When the writer last finished (stored or refused) part of a batch, or
+    /// last found the queue empty: ms since the Unix epoch.
+    pub last_progress_ms: AtomicU64,
 }
 
 impl IngestStats {
     pub fn rows_queued(&self) -> u64 {
         let accepted = self.rows_accepted.load(Ordering::Relaxed);
-        let done =
-            self.rows_stored.load(Ordering::Relaxed) + self.rows_dropped.load(Ordering::Relaxed);
+        let done = self.rows_stored.load(Ordering::Relaxed)
+            + self.rows_refused.load(Ordering::Relaxed)
+            + self.rows_dropped.load(Ordering::Relaxed);
         accepted.saturating_sub(done)
     }
+
+    fn touch_progress(&self) {
+        self.last_progress_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// True when rows are queued and the writer has finished nothing for
+    /// `limit`: it is stuck (the database hangs or keeps failing).
+    pub fn writer_stalled(&self, limit: Duration) -> bool {
+        let idle = now_ms().saturating_sub(self.last_progress_ms.load(Ordering::Relaxed));
+        self.rows_queued() > 0 && idle > limit.as_millis() as u64
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// The sending half, shared by all HTTP workers.
@@ -105,7 +135,8 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Stops accepting from the queue once it is empty; waits up to `grace` for
-    /// the remaining rows to be written. Returns the rows that could not be.
+    /// the remaining rows to be written. Returns the rows that could not be
+    /// (also added to `rows_dropped`).
     pub async fn drain(self, grace: Duration) -> u64 {
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::sleep(grace);
@@ -115,12 +146,21 @@ impl WriterHandle {
             _ = &mut task => {}
             _ = &mut deadline => {
                 task.abort();
-                let lost = self.stats.rows_queued();
-                self.stats.rows_dropped.fetch_add(lost, Ordering::SeqCst);
-                tracing::error!(rows = lost, "shutdown grace period over; queued rows were not written");
+                // Wait for the abort: a write in flight either committed (and
+                // was counted) or rolls back; then the count below is exact.
+                let _ = (&mut task).await;
             }
         }
-        self.stats.rows_queued()
+        // Whatever is still accepted-but-not-done is lost now.
+        let lost = self.stats.rows_queued();
+        if lost > 0 {
+            self.stats.rows_dropped.fetch_add(lost, Ordering::SeqCst);
+            tracing::error!(
+                rows = lost,
+                "shutdown grace period over; queued rows were not written"
+            );
+        }
+        lost
     }
 }
 
@@ -130,6 +170,7 @@ pub fn spawn_writer(
     stats: Arc<IngestStats>,
 ) -> (IngestQueue, WriterHandle) {
     let (tx, rx) = mpsc::channel(cfg.capacity.max(1));
+    stats.touch_progress();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let task = tokio::spawn(writer_loop(store, rx, shutdown_rx, cfg, stats.clone()));
     (
@@ -160,7 +201,15 @@ async fn writer_loop(
         // Wait for the first beacon of a batch (or for shutdown).
         tokio::select! {
             item = rx.recv() => match item {
-                Some(rows) => batch.extend(rows),
+                Some(rows) => {
+                    // With no write in flight the writer was idle until now,
+                    // not stuck: the stall clock starts here.
+                    while writes.try_join_next().is_some() {}
+                    if writes.is_empty() {
+                        stats.touch_progress();
+                    }
+                    batch.extend(rows)
+                }
                 None => break, // closed and empty: drained
             },
             _ = shutdown.changed(), if !closing => {
@@ -187,7 +236,7 @@ async fn writer_loop(
         };
         let (store, stats) = (store.clone(), stats.clone());
         writes.spawn(async move {
-            write_with_retry(&store, batch, &stats).await;
+            write_batch(&store, batch, &stats).await;
             drop(permit);
         });
         // Reap finished writes so the set stays small.
@@ -196,29 +245,74 @@ async fn writer_loop(
     while writes.join_next().await.is_some() {}
 }
 
-/// Writes one batch, retrying with capped exponential backoff until it lands.
-/// Never gives up on its own: only the shutdown grace period can stop it.
-async fn write_with_retry(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
+/// Writes one batch. Connectivity errors are retried with capped exponential
+/// backoff for as long as it takes (only the shutdown grace stops that). Any
+/// other error means the database refuses some row's content: the part is
+/// split in halves until each refused row stands alone; that row goes to the
+/// dead-letter table and everything else is stored.
+async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
     let n = batch.len() as u64;
     dedupe(&mut batch); // also sorts by key: concurrent batches lock rows in one order
+    // Rows superseded inside the batch are done: their newer row stands for them.
+    let superseded = n - batch.len() as u64;
+    stats.rows_stored.fetch_add(superseded, Ordering::SeqCst);
+    let mut parts = vec![batch];
     let mut backoff = Duration::from_millis(50);
-    loop {
+    while let Some(mut part) = parts.pop() {
         let started = Instant::now();
-        match store.insert_metrics(&batch).await {
+        let err = match store.insert_metrics(&part).await {
             Ok(()) => {
-                stats.rows_stored.fetch_add(n, Ordering::SeqCst);
+                let k = part.len() as u64;
+                stats.rows_stored.fetch_add(k, Ordering::SeqCst);
                 stats.batches_written.fetch_add(1, Ordering::Relaxed);
-                stats.last_batch_rows.store(n, Ordering::Relaxed);
+                stats.last_batch_rows.store(k, Ordering::Relaxed);
                 stats
                     .last_flush_micros
                     .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                stats.touch_progress();
+                backoff = Duration::from_millis(50);
+                continue;
+            }
+            Err(e) => e,
+        };
+        stats.write_errors.fetch_add(1, Ordering::Relaxed);
+        if is_transient(&err) {
+            tracing::warn!(error = %err, rows = part.len(), retry_in_ms = backoff.as_millis() as u64, "batch write failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            parts.push(part);
+        } else if part.len() > 1 {
+            tracing::warn!(error = %err, rows = part.len(), "database refused a batch; splitting it to find the refused rows");
+            let right = part.split_off(part.len() / 2);
+            parts.push(right);
+            parts.push(part);
+        } else {
+            let row = &part[0];
+            dead_letter(store, row, &err.to_string(), &mut backoff).await;
+            stats.rows_refused.fetch_add(1, Ordering::SeqCst);
+            stats.touch_progress();
+        }
+    }
+}
+
+/// Keeps a refused row in the dead-letter table, retrying while the database
+/// is unreachable. If the table refuses it too, the row is logged in full
+/// (as JSON) so an operator still has it.
+async fn dead_letter(store: &Store, row: &MetricRow, error: &str, backoff: &mut Duration) {
+    loop {
+        match store.dead_letter(row, error).await {
+            Ok(()) => {
+                tracing::error!(error, site = %row.site, page_view_id = %row.page_view_id, metric_id = %row.metric_id, "database refused a row; kept in metric_dead_letter");
                 return;
             }
+            Err(e) if is_transient(&e) => {
+                tokio::time::sleep(*backoff).await;
+                *backoff = (*backoff * 2).min(Duration::from_secs(5));
+            }
             Err(e) => {
-                stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, rows = n, retry_in_ms = backoff.as_millis() as u64, "batch write failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                let json = serde_json::to_string(row).unwrap_or_default();
+                tracing::error!(error, dead_letter_error = %e, row = %json, "database refused a row and its dead-letter entry; the row is only in this log line");
+                return;
             }
         }
     }

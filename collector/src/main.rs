@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use collector::budget::{Budget, Severity};
 use collector::configuration::Settings;
 use collector::startup::Application;
@@ -30,14 +31,12 @@ enum Command {
     },
     /// Print the budget verdict for a site; exit 0 pass/warning, 1 breach, 2 insufficient data or error.
     Verdict {
+        /// Site key, as in the script tag's `data-site` (e.g. `demo`).
         #[arg(long)]
         site: String,
         /// Only pages whose path starts with this prefix.
         #[arg(long)]
         path: Option<String>,
-        /// Window in hours (default: STRRAY_WINDOW_HOURS).
-        #[arg(long)]
-        window_hours: Option<u32>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -77,21 +76,19 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// Budget file; absent: the built-in budget (FCP 2000, LCP 2500, FID 100, CLS 0.1, TTI 5000).
+    /// Budget file; absent: the built-in budget (FCP 2000, LCP 2500, INP 200, CLS 0.1, TTI 5000).
     #[arg(long)]
     budget: Option<std::path::PathBuf>,
+    /// Site key, as in the script tag's `data-site` (e.g. `shop`).
     #[arg(long)]
     site: String,
-    /// Window in hours for entries without `strray.windowHours` (default: STRRAY_WINDOW_HOURS).
-    #[arg(long)]
-    window_hours: Option<u32>,
-    /// Judge only page views of this release.
+    /// Judge only page views of this release (the judged window is --window-hours).
     #[arg(long)]
     release: Option<String>,
-    /// Regression baseline: page views of this release, same window.
+    /// Baseline: this release, in the judged window or, if it ended before, its own last window.
     #[arg(long, conflicts_with = "baseline_window_hours")]
     baseline_release: Option<String>,
-    /// Regression baseline: the N hours right before the current window.
+    /// Baseline: all other releases' page views in the N hours before the judged window.
     #[arg(long)]
     baseline_window_hours: Option<u32>,
     /// Regression tolerance as a fraction (default 0.1 = 10 %).
@@ -99,9 +96,49 @@ struct CheckArgs {
     tolerance: Option<f64>,
     #[arg(long, value_enum, default_value = "human")]
     format: collector::check::render::Format,
-    /// Ask a running collector (`http://host:port`) instead of the database.
+    /// Ask a running collector (`http://host:port`, sends STRRAY_READ_TOKEN) instead of the database.
     #[arg(long)]
     collector: Option<String>,
+}
+
+/// The database of a read-only command: opened only if it exists, so a
+/// mistyped or missing DATABASE_URL is an error naming what was read instead
+/// of a new empty database and a misleading "insufficient data".
+async fn open_existing(settings: &Settings, site: &str) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let shown = shown_url(&url);
+    let how = "point at another with DATABASE_URL or --database-url \
+               (the demo's is sqlite://target/demo/strray.db)";
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if path != ":memory:" && !std::path::Path::new(path).exists() {
+            anyhow::bail!("no database at {shown} (file {path} does not exist); {how}");
+        }
+    }
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let sites = store.sites().await?;
+    if !sites.iter().any(|s| s == site) {
+        let known = if sites.is_empty() {
+            "it holds no data".to_string()
+        } else {
+            format!("sites with data: {}", sites.join(", "))
+        };
+        anyhow::bail!("site '{site}' has no data in {shown} ({known}); {how}");
+    }
+    Ok(store)
+}
+
+/// A database URL fit for messages: without its password.
+fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// `--config FILE`, `--config=FILE` or `STRRAY_CONFIG`, looked up before clap
@@ -136,7 +173,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let cli = Cli::parse();
+    // Settings are global: accepted before or after the subcommand.
+    let matches = Cli::command().mut_args(|a| a.global(true)).get_matches();
+    // `--window-hours` given on purpose (not the default) is sent to a
+    // remote collector; otherwise that collector's own default applies.
+    let window_explicit = !matches!(
+        matches.value_source("window_hours"),
+        Some(ValueSource::DefaultValue) | None
+    );
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let json_logs = std::env::var("STRRAY_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
@@ -151,7 +199,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(run(cli)) {
+    match rt.block_on(run(cli, window_explicit)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -160,7 +208,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, window_explicit: bool) -> anyhow::Result<ExitCode> {
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -174,8 +222,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
                 tracing::warn!(error = %e, "could not notify systemd of readiness");
             }
-            app.run_until_stopped().await?;
-            Ok(ExitCode::SUCCESS)
+            let lost = app.run_until_stopped().await?;
+            // The last line, whatever RUST_LOG says: a shutdown that lost
+            // accepted rows must not look like a clean one (exit 3).
+            eprintln!("strray-collector stopped: rows_not_written={lost}");
+            Ok(if lost > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Healthcheck { url } => healthcheck(url, &settings.bind).await,
         Command::Migrate => {
@@ -222,22 +277,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verdict {
-            site,
-            path,
-            window_hours,
-            json,
-        } => {
+        Command::Verdict { site, path, json } => {
             collector::domain::SiteKey::parse(&site).map_err(anyhow::Error::msg)?;
-            let store = Store::connect(&settings.database_url()).await?;
-            store.migrate().await?;
+            let store = open_existing(&settings, &site).await?;
             let budget = Budget::default_with_min_samples(settings.min_samples);
             let v = collector::verdict::compute(
                 &store,
                 &budget,
                 &site,
                 path.as_deref(),
-                window_hours.unwrap_or(settings.window_hours),
+                settings.window_hours,
                 chrono::Utc::now(),
             )
             .await?;
@@ -256,7 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => ExitCode::from(2),
             })
         }
-        Command::Check(args) => check(args, &settings).await,
+        Command::Check(args) => check(args, &settings, window_explicit).await,
     }
 }
 
@@ -299,7 +348,11 @@ async fn healthcheck(url: Option<String>, bind: &str) -> anyhow::Result<ExitCode
     }
 }
 
-async fn check(a: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+async fn check(
+    a: CheckArgs,
+    settings: &Settings,
+    window_explicit: bool,
+) -> anyhow::Result<ExitCode> {
     use collector::check::{self, CheckRequest};
     collector::domain::SiteKey::parse(&a.site).map_err(anyhow::Error::msg)?;
     let budget = match &a.budget {
@@ -315,7 +368,7 @@ async fn check(a: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     };
     let req = CheckRequest {
         budget,
-        window_hours: a.window_hours,
+        window_hours: window_explicit.then_some(settings.window_hours),
         min_samples: None,
         release: a.release,
         baseline_release: a.baseline_release,
@@ -323,13 +376,14 @@ async fn check(a: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
         tolerance: a.tolerance,
     };
     let report = match &a.collector {
-        Some(url) => check::client::remote(url, &a.site, &req).await?,
+        Some(url) => {
+            check::client::remote(url, &a.site, &req, settings.read_token.as_deref()).await?
+        }
         None => {
             let opts = req
                 .into_options(settings.window_hours, settings.min_samples)
                 .map_err(anyhow::Error::msg)?;
-            let store = Store::connect(&settings.database_url()).await?;
-            store.migrate().await?;
+            let store = open_existing(settings, &a.site).await?;
             let r = check::run(&store, &a.site, &opts, chrono::Utc::now()).await?;
             store.close().await;
             r

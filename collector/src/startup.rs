@@ -25,6 +25,7 @@ pub struct AppState {
     pub agent: Arc<AgentAssets>,
     pub limiter: IngestLimiter,
     pub routes: RouteRegistry,
+    pub readiness: Arc<routes::health::Readiness>,
 }
 
 pub struct Application {
@@ -73,12 +74,20 @@ impl Application {
         let agent = Arc::new(AgentAssets::load(&settings.agent_dir));
         let grace = settings.shutdown_grace();
         let workers = settings.workers;
+        let readiness = Arc::new(routes::health::Readiness::new());
+        routes::health::spawn_readiness_check(store.clone(), readiness.clone());
+        // Named sites bound the registry by themselves; open mode needs the caps.
+        let (max_sites, max_routes) = match policy {
+            SitePolicy::Open => (settings.max_tracked_sites, settings.max_tracked_routes),
+            SitePolicy::Listed(_) => (usize::MAX, usize::MAX),
+        };
         let state = web::Data::new(AppState {
             store: store.clone(),
             queue,
             policy,
             limiter: IngestLimiter::new(settings.rate_limit_site, settings.rate_limit_client),
-            routes: RouteRegistry::new(settings.max_routes_per_site),
+            routes: RouteRegistry::bounded(settings.max_routes_per_site, max_sites, max_routes),
+            readiness,
             budget: Budget::default_with_min_samples(settings.min_samples),
             settings,
             agent,
@@ -114,7 +123,8 @@ impl Application {
         }
         let pruned = state.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            // Often: in open mode every invented site key is a limiter entry until pruned.
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
                 tick.tick().await;
                 pruned.limiter.prune();
@@ -204,17 +214,31 @@ impl Application {
     }
 
     /// Runs until SIGTERM/SIGINT (handled by actix), then drains the queue.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// Returns how many accepted (2xx'd) rows were not written — the same
+    /// number `strray_metric_rows_total{stage="dropped"}` counts; the binary
+    /// turns a non-zero count into a non-zero exit code.
+    pub async fn run_until_stopped(self) -> anyhow::Result<u64> {
         let result = self.server.await;
-        let left = self.writer.drain(self.grace).await;
-        tracing::info!(rows_not_written = left, "collector stopped");
+        self.writer.drain(self.grace).await;
+        let lost = self
+            .stats
+            .rows_dropped
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if lost > 0 {
+            tracing::error!(rows_not_written = lost, "collector stopped");
+        } else {
+            tracing::info!(rows_not_written = lost, "collector stopped");
+        }
         self.store.close().await;
         result?;
-        Ok(())
+        Ok(lost)
     }
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {
-    // One access-log line per request, without query strings (they may carry site keys only, but keep logs lean).
-    actix_web::middleware::Logger::new("%r %s %b %Dms").log_target("strray::access")
+    // One access-log line per request: method and path, never the query string
+    // (`%r` would print the whole request line). `%U` is the path alone.
+    actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+        .log_target("strray::access")
 }

@@ -37,6 +37,7 @@ pub async fn compute(
                 since: Some(from),
                 until: Some(now),
                 release: None,
+                exclude_release: None,
             })
             .await?;
         metrics.push(budget::evaluate_metric(budget, metric, limit, &samples));

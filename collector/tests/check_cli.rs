@@ -98,13 +98,17 @@ async fn check_exit_codes_and_formats() {
     .unwrap();
     let b = budget.to_str().unwrap();
 
-    // No data: insufficient, exit 2.
+    // Too few samples: insufficient, exit 2.
+    let store = Store::connect(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .insert_metrics(&[row(100, "LCP", 1200.0)])
+        .await
+        .unwrap();
     let (code, out, _) = run(&db, &["--budget", b]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("INSUFFICIENT-DATA"), "{out}");
 
-    let store = Store::connect(&db).await.unwrap();
-    store.migrate().await.unwrap();
     let mut rows = Vec::new();
     for i in 0..4 {
         rows.push(row(i, "LCP", 1200.0));

@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,12 +14,83 @@ use collector::configuration::Settings;
 use collector::startup::Application;
 use serde_json::json;
 
+/// A port for a PostgreSQL cluster (which cannot report a port-0 bind back).
+/// A clash with another process shows as a failed `pg_ctl start`, which
+/// `PrivateCluster::start_new` answers by trying another port.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The collector binary on port 0, with `envs`; returns it once it printed the
+/// address it bound (read back from its stdout line), and its stderr lines.
+/// A collector that never says it listens fails the test.
+fn spawn_collector(envs: &[(&str, &str)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strray-collector"));
+    cmd.env("STRRAY_BIND", "127.0.0.1:0")
+        .env("STRRAY_RATE_LIMIT_CLIENT", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    {
+        let (err, lines) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(l);
+            }
+        });
+    }
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(a) = l.strip_prefix("strray-collector listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(base) => (child, base, stderr),
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "the collector never reported its address; stderr:\n{}",
+                stderr.lock().unwrap().join("\n")
+            );
+        }
+    }
+}
+
+fn sigterm(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+/// One value from `/metrics` (`name` includes the labels).
+async fn metric(base: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
+        .trim()
+        .parse::<f64>()
+        .unwrap() as u64
 }
 
 fn beacon(pv: &str) -> String {
@@ -34,10 +106,20 @@ fn beacon(pv: &str) -> String {
     .to_string()
 }
 
+/// Page views that got a 2xx, in the order the answers came.
+type Accepted = Arc<Mutex<Vec<String>>>;
+
 /// Streams beacons from `senders` tasks until `stop` is set or sends fail
-/// persistently; returns the page views that got a 2xx.
-async fn stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> Vec<String> {
-    let accepted = Arc::new(Mutex::new(Vec::new()));
+/// persistently; returns the page views that got a 2xx. `accepted` fills as
+/// answers come, so a test can see what was accepted in a time window.
+/// Every `poison_every`-th beacon (if set) is named `poison…`.
+async fn stream_into(
+    base: String,
+    senders: usize,
+    stop: Arc<Mutex<bool>>,
+    accepted: Accepted,
+    poison_every: Option<usize>,
+) -> Vec<String> {
     let mut tasks = Vec::new();
     for t in 0..senders {
         let (base, stop, accepted) = (base.clone(), stop.clone(), accepted.clone());
@@ -51,7 +133,12 @@ async fn stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> Vec<Str
                 if *stop.lock().unwrap() || failures > 20 {
                     break;
                 }
-                let pv = format!("pv{t:02}x{i:08}");
+                let poison = poison_every.is_some_and(|n| i % n == n / 2);
+                let pv = if poison {
+                    format!("poison{t:02}x{i:08}")
+                } else {
+                    format!("pv{t:02}x{i:08}")
+                };
                 let r = client
                     .post(format!("{base}/v1/ingest?site=dur"))
                     .header("content-type", "text/plain")
@@ -62,6 +149,9 @@ async fn stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> Vec<Str
                     Ok(r) if r.status().is_success() => {
                         accepted.lock().unwrap().push(pv);
                         failures = 0;
+                        // A steady stream, not a flood: the debug-build writer
+                        // keeps up, so a full queue (503) never ends a sender.
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                     _ => {
                         failures += 1;
@@ -75,6 +165,10 @@ async fn stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> Vec<Str
         t.await.unwrap();
     }
     accepted.lock().unwrap().clone()
+}
+
+async fn stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> Vec<String> {
+    stream_into(base, senders, stop, Accepted::default(), None).await
 }
 
 async fn stored_page_views(url: &str) -> Vec<(String, i64)> {
@@ -107,7 +201,9 @@ fn assert_all_kept(accepted: &[String], stored: &[(String, i64)]) {
 }
 
 async fn create_database(admin: &str) -> String {
-    let name = format!("dur_{}_{}", std::process::id(), free_port());
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("dur_{}_{n}", std::process::id());
     let pool = sqlx::PgPool::connect(admin).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&pool)
@@ -127,45 +223,242 @@ fn admin_url() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_during_a_stream_loses_no_accepted_beacon() {
     let url = create_database(&admin_url()).await;
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strray-collector"))
-        .env("DATABASE_URL", &url)
-        .env("STRRAY_BIND", format!("127.0.0.1:{port}"))
-        .env("STRRAY_RATE_LIMIT_CLIENT", "0")
-        .env("STRRAY_BATCH_INTERVAL_MS", "100")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    // A long batch interval keeps accepted rows in the queue for a while, so
+    // SIGTERM finds rows that only the drain can write.
+    let (child, base, stderr) =
+        spawn_collector(&[("DATABASE_URL", &url), ("STRRAY_BATCH_INTERVAL_MS", "3000")]);
     let stop = Arc::new(Mutex::new(false));
-    let streaming = tokio::spawn(stream(base, 4, stop.clone()));
+    let streaming = tokio::spawn(stream(base.clone(), 4, stop.clone()));
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    // Queued rows at (just before) SIGTERM; the stream keeps going meanwhile.
+    let queued = metric(&base, "strray_queue_rows").await;
+    let stored_before = stored_page_views(&url).await.len();
+    sigterm(&child);
+    let mut child = child;
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
     *stop.lock().unwrap() = true;
     let accepted = streaming.await.unwrap();
     assert!(
+        queued > 0,
+        "rows were still queued when SIGTERM arrived (else the drain proves nothing)"
+    );
+    assert!(
         status.success(),
         "collector exits cleanly after draining: {status}"
     );
+    assert_eq!(
+        stderr.lock().unwrap().last().map(String::as_str),
+        Some("strray-collector stopped: rows_not_written=0")
+    );
     let stored = stored_page_views(&url).await;
+    assert!(
+        stored.len() * 3 >= stored_before * 3 + queued as usize,
+        "the drain wrote what was queued at SIGTERM"
+    );
     assert_all_kept(&accepted, &stored);
+}
+
+/// SIGTERM while PostgreSQL is down, with a short grace: the rows that were
+/// 2xx'd but never written are lost — and the collector says so: exit code 3
+/// and a last line with the exact number (2xx'd rows minus rows in the
+/// database), the number `strray_metric_rows_total{stage="dropped"}` counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_an_outage_exits_non_zero_with_the_exact_loss() {
+    let cluster = PrivateCluster::start_new();
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let (child, base, stderr) = spawn_collector(&[
+        ("DATABASE_URL", &url),
+        ("STRRAY_BATCH_INTERVAL_MS", "50"),
+        ("STRRAY_SHUTDOWN_GRACE_SECS", "1"),
+        // Room to accept beacons throughout the outage.
+        ("STRRAY_QUEUE_CAPACITY", "100000"),
+    ]);
+    let stop = Arc::new(Mutex::new(false));
+    let accepted = Accepted::default();
+    let streaming = tokio::spawn(stream_into(
+        base.clone(),
+        3,
+        stop.clone(),
+        accepted.clone(),
+        None,
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.stop();
+    let at_stop = accepted.lock().unwrap().len();
+    // Keep streaming into the outage until some beacons were accepted in it.
+    for _ in 0..200 {
+        if accepted.lock().unwrap().len() > at_stop + 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        accepted.lock().unwrap().len() > at_stop,
+        "beacons were accepted during the outage"
+    );
+    sigterm(&child);
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    *stop.lock().unwrap() = true;
+    let accepted = streaming.await.unwrap();
+    assert_eq!(status.code(), Some(3), "a lossy shutdown is not a success");
+    let last = stderr.lock().unwrap().last().cloned().unwrap_or_default();
+    let reported: u64 = last
+        .strip_prefix("strray-collector stopped: rows_not_written=")
+        .unwrap_or_else(|| panic!("last line: {last}"))
+        .parse()
+        .unwrap();
+    cluster.start();
+    let stored = stored_page_views(&url).await;
+    let stored_rows: i64 = stored.iter().map(|(_, n)| n).sum();
+    let accepted_rows = accepted.len() as u64 * 3;
+    assert!(reported > 0);
+    assert_eq!(
+        reported,
+        accepted_rows - stored_rows as u64,
+        "the reported loss is exact: 2xx'd rows minus stored rows"
+    );
+}
+
+/// A poison row in the middle of a stream (the test database refuses rows of
+/// `poison…` page views, as it would a value it cannot store): every good
+/// 2xx'd beacon is stored, the poison rows are in `metric_dead_letter`, and
+/// ingest never stalls — no beacon is shed, every send got a 2xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_row_mid_stream_is_dead_lettered_and_ingest_never_stalls() {
+    let url = create_database(&admin_url()).await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let store = collector::storage::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    sqlx::query(
+        "ALTER TABLE metric ADD CONSTRAINT test_no_poison CHECK (page_view_id NOT LIKE 'poison%')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: Some(url.clone()),
+        batch_interval_ms: 50,
+        rate_limit_client: 0,
+        // Room to accept beacons throughout an outage or a slow stretch.
+        queue_capacity: 100_000,
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.addr());
+    let stats = app.stats();
+    tokio::spawn(app.run_until_stopped());
+    let stop = Arc::new(Mutex::new(false));
+    let accepted = Accepted::default();
+    let streaming = tokio::spawn(stream_into(
+        base.clone(),
+        3,
+        stop.clone(),
+        accepted.clone(),
+        Some(150),
+    ));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    *stop.lock().unwrap() = true;
+    let accepted = streaming.await.unwrap();
+    for _ in 0..2400 {
+        if stats.rows_queued() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(stats.rows_queued(), 0, "the writer drained its queue");
+    let (poison, good): (Vec<String>, Vec<String>) =
+        accepted.into_iter().partition(|p| p.starts_with("poison"));
+    assert!(!poison.is_empty(), "poison beacons were sent and accepted");
+    assert_eq!(
+        metric(&base, "strray_beacons_total{outcome=\"shed\"}").await,
+        0
+    );
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&good, &stored);
+    assert_eq!(stored.len(), good.len(), "every good page view, no poison");
+    let dead: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM metric_dead_letter WHERE row_json LIKE '%\"poison%' AND error LIKE '%test_no_poison%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        dead,
+        poison.len() as i64 * 3,
+        "each poison row dead-lettered"
+    );
+    assert_eq!(
+        metric(&base, "strray_metric_rows_total{stage=\"refused\"}").await,
+        poison.len() as u64 * 3
+    );
+}
+
+/// The access log names method, path, status — never the query string.
+#[tokio::test]
+async fn the_access_log_leaves_out_query_strings() {
+    let db = std::env::temp_dir().join(format!("strray-access-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", db.display());
+    let (child, base, stderr) = spawn_collector(&[
+        ("DATABASE_URL", &url),
+        ("RUST_LOG", "warn,strray::access=info"),
+    ]);
+    let r = reqwest::get(format!("{base}/healthz?token=SECRET-IN-QUERY"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    sigterm(&child);
+    let mut child = child;
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let log = stderr.lock().unwrap().join("\n");
+    assert!(
+        log.contains("GET /healthz 200"),
+        "the request is logged:\n{log}"
+    );
+    assert!(!log.contains("SECRET-IN-QUERY"), "{log}");
+    let _ = std::fs::remove_file(db);
+}
+
+/// A sender that stalls in its body cannot hold shutdown for the grace period:
+/// its request ends with the body timeout. (Grace 600 s: a collector that
+/// waited on the body would outlive the test's bound.)
+#[tokio::test]
+async fn shutdown_does_not_wait_on_a_stalled_body() {
+    use std::io::Write;
+    let db = std::env::temp_dir().join(format!("strray-slow-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", db.display());
+    let (child, base, _) = spawn_collector(&[
+        ("DATABASE_URL", &url),
+        ("STRRAY_SHUTDOWN_GRACE_SECS", "600"),
+        ("STRRAY_BODY_TIMEOUT_MS", "500"),
+    ]);
+    let mut sock = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    sock.write_all(
+        b"POST /v1/ingest?site=dur HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 400\r\n\r\n{\"v\":1,",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sigterm(&child);
+    let mut child = child;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait().unwrap());
+    });
+    let status = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
+        .await
+        .unwrap()
+        .expect("shutdown waited on the stalled body");
+    assert!(status.success(), "{status}");
+    drop(sock);
+    let _ = std::fs::remove_file(db);
 }
 
 /// A private PostgreSQL cluster this test may stop and start at will.
@@ -212,7 +505,7 @@ impl PrivateCluster {
                 .status()
                 .unwrap();
         }
-        let c = PrivateCluster {
+        let mut c = PrivateCluster {
             bin: bins.pop().unwrap(),
             data: base.join("data"),
             port: free_port(),
@@ -227,11 +520,22 @@ impl PrivateCluster {
             .status()
             .unwrap();
         assert!(ok.success());
-        c.start();
-        c
+        // The port was free a moment ago; if another process took it since,
+        // start fails and another port is tried.
+        for _ in 0..5 {
+            if c.try_start() {
+                return c;
+            }
+            c.port = free_port();
+        }
+        panic!("pg_ctl start failed on five ports");
     }
 
     fn start(&self) {
+        assert!(self.try_start(), "pg_ctl start");
+    }
+
+    fn try_start(&self) -> bool {
         let ok = self
             .cmd("pg_ctl")
             .arg("-D")
@@ -248,10 +552,11 @@ impl PrivateCluster {
             .stdout(Stdio::null())
             .status()
             .unwrap();
-        assert!(ok.success(), "pg_ctl start");
+        ok.success()
     }
 
-    /// Turns TLS on with a fresh self-signed certificate (openssl CLI), then restarts.
+    /// Turns TLS on with a fresh self-signed certificate (openssl CLI) and refuses
+    /// plaintext TCP connections, then restarts.
     fn enable_tls(&self) {
         let (cert, key) = (self.data.join("server.crt"), self.data.join("server.key"));
         let ok = Command::new("openssl")
@@ -280,6 +585,13 @@ impl PrivateCluster {
         let mut text = std::fs::read_to_string(&conf).unwrap();
         text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
         std::fs::write(&conf, text).unwrap();
+        // TLS only: a TCP client that does not speak TLS is refused (the
+        // socket stays for local administration).
+        std::fs::write(
+            self.data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
         self.stop();
         self.start();
     }
@@ -310,6 +622,10 @@ impl Drop for PrivateCluster {
     }
 }
 
+/// PostgreSQL stopped and restarted under a stream: beacons keep being
+/// accepted while it is down, and every 2xx'd one is stored afterwards. While
+/// it is down `/readyz` answers 503 at once (a probe with a 3 s timeout gets
+/// its answer), and the dashboard and verdict answer 503 with a clear message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
     let cluster = PrivateCluster::start_new();
@@ -319,43 +635,62 @@ async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
         database_url: Some(url.clone()),
         batch_interval_ms: 50,
         rate_limit_client: 0,
+        // Room to accept beacons throughout an outage or a slow stretch.
+        queue_capacity: 100_000,
         ..Settings::default()
     })
     .await
     .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let base = format!("http://{}", app.addr());
     let stats = app.stats();
     tokio::spawn(app.run_until_stopped());
 
     let stop = Arc::new(Mutex::new(false));
-    let streaming = tokio::spawn(stream(base, 3, stop.clone()));
+    let accepted = Accepted::default();
+    let streaming = tokio::spawn(stream_into(
+        base.clone(),
+        3,
+        stop.clone(),
+        accepted.clone(),
+        None,
+    ));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let stored_before = stats.rows_stored.load(std::sync::atomic::Ordering::SeqCst);
-    tokio::task::spawn_blocking({
-        let c = (
-            cluster.bin.clone(),
-            cluster.data.clone(),
-            cluster.port,
-            cluster.as_postgres,
-        );
-        move || {
-            let c = PrivateCluster {
-                bin: c.0,
-                data: c.1,
-                port: c.2,
-                as_postgres: c.3,
-            };
-            c.stop();
-            std::mem::forget(c); // the outer handle owns cleanup
+    cluster.stop();
+    // From here until the restart below, PostgreSQL is down.
+    let during_from = accepted.lock().unwrap().len();
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let mut ready = None;
+    for _ in 0..100 {
+        let r = probe.get(format!("{base}/readyz")).send().await;
+        let r = r.expect("/readyz answers within the probe's 3 s timeout");
+        if r.status().as_u16() == 503 {
+            ready = Some(r.json::<serde_json::Value>().await.unwrap());
+            break;
         }
-    })
-    .await
-    .unwrap();
-    // The database is down: beacons keep being accepted into the queue.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let accepted_while_down = stats
-        .rows_accepted
-        .load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        ready.expect("/readyz turned 503 in the outage")["reason"],
+        "database_unreachable"
+    );
+    for path in ["/v1/sites/dur/verdict", "/"] {
+        let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 503, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "database_unavailable", "{path}: {body}");
+        assert!(body["message"].as_str().unwrap().contains("unreachable"));
+    }
+    // Keep the outage until beacons were accepted in it.
+    for _ in 0..200 {
+        if accepted.lock().unwrap().len() > during_from + 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let during: Vec<String> = accepted.lock().unwrap()[during_from..].to_vec();
     // Accepted but not yet written: the outage really held rows in the queue.
     assert!(
         stats.rows_queued() > 0,
@@ -375,10 +710,17 @@ async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
     }
     assert_eq!(stats.rows_queued(), 0, "queue drained after the restart");
     assert!(
-        accepted_while_down > stored_before,
+        !during.is_empty(),
         "beacons were accepted during the outage"
     );
     let stored = stored_page_views(&url).await;
+    let stored_set: HashSet<&str> = stored.iter().map(|(p, _)| p.as_str()).collect();
+    for pv in &during {
+        assert!(
+            stored_set.contains(pv.as_str()),
+            "{pv}, accepted during the outage, is stored"
+        );
+    }
     assert_all_kept(&accepted, &stored);
     assert_eq!(
         stored.len(),
@@ -405,7 +747,7 @@ async fn postgres_over_tls_when_the_url_asks_for_it() {
     })
     .await
     .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped());
     let resp = reqwest::Client::new()
         .post(format!("{base}/v1/ingest"))
@@ -416,12 +758,18 @@ async fn postgres_over_tls_when_the_url_asks_for_it() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 202);
 
+    // The collector's own sessions, not this test's: by application_name.
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert!(ssl, "the session is encrypted");
+    let (sessions, all_ssl): (i64, Option<bool>) = sqlx::query_as(
+        "SELECT COUNT(*), bool_and(s.ssl) FROM pg_stat_ssl s
+         JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+    )
+    .bind(collector::storage::APPLICATION_NAME)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(sessions > 0, "the collector has sessions open");
+    assert_eq!(all_ssl, Some(true), "every collector session is encrypted");
     let mut stored = Vec::new();
     for _ in 0..100 {
         stored = stored_page_views(&url).await;

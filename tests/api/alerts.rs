@@ -281,11 +281,11 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
     def log_message(self, *args):
         pass
-srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-print("ready", flush=True)
+print("ready", srv.server_address[1], flush=True)
 srv.serve_forever()
 "#;
 
@@ -313,20 +313,21 @@ async fn https_webhooks_verify_the_receiver_certificate() {
         .status()
         .expect("openssl CLI");
     assert!(made.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The receiver binds port 0 and says which port it got: no window in
+    // which another process could take a port picked in advance.
     let mut child = std::process::Command::new("python3")
-        .args(["-c", HTTPS_RECEIVER, &port.to_string()])
+        .args(["-c", HTTPS_RECEIVER])
         .arg(&cert)
         .arg(&key)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3");
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let ready = lines.next().expect("the receiver started").unwrap();
+    let port: u16 = ready
+        .strip_prefix("ready ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("receiver said {ready:?}"));
 
     let app = spawn_app_with(integration_tests::Backend::Sqlite, |s| {
         s.alert_interval_secs = 0

@@ -233,6 +233,86 @@ async fn a_release_regresses_against_its_baseline() {
     }
 }
 
+fn at(mut r: MetricRow, hours_ago: i64) -> MetricRow {
+    r.received_at = Utc::now() - Duration::hours(hours_ago);
+    r
+}
+
+/// CI's case: a fresh release with no history. `baseline_window_hours` takes
+/// every other release of the hours before the judged window (not the judged
+/// release, which has none there); an older `baseline_release` gets its own
+/// window; a thin baseline names the flag that fixes it.
+#[tokio::test]
+async fn baselines_work_for_a_release_without_history() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut rows = Vec::new();
+        for i in 0..30 {
+            // Judged window (last 24 h): the new release, 30 % slower, and
+            // some old-release traffic that must not count as baseline.
+            rows.push(at(row(i, "LCP", 1300.0 + i as f64, "/", 1.0, "new"), 2));
+            rows.push(at(row(100 + i, "LCP", 5000.0, "/", 1.0, "old"), 3));
+            // The 24 h before: the old release.
+            rows.push(at(
+                row(200 + i, "LCP", 1000.0 + i as f64, "/", 1.0, "old"),
+                30,
+            ));
+            // Long ago (10 days): a still older release, 2 000 ms.
+            rows.push(at(row(300 + i, "LCP", 2000.0, "/", 1.0, "older"), 240));
+        }
+        app.store.insert_metrics(&rows).await.unwrap();
+        let budget = json!([{"timings": [{"metric": "largest-contentful-paint", "budget": 9000}]}]);
+        let lcp = |r: &Value| {
+            r["regression"]["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["metric"] == "LCP")
+                .cloned()
+                .unwrap()
+        };
+
+        let (status, r) = check(
+            &app,
+            &json!({"budget": budget, "window_hours": 24, "release": "new", "baseline_window_hours": 24}),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+        let m = lcp(&r);
+        assert_eq!(
+            m["baseline_samples"], 30,
+            "{backend:?}: only 'old' of 24–48 h ago: {m}"
+        );
+        assert_eq!(m["baseline"], 1022.0, "{m}"); // 23rd of 1000..1029
+        assert_eq!(m["current"], 1322.0, "{m}");
+        assert_eq!(m["status"], "regressed", "{m}");
+        assert_eq!(r["outcome"], "fail");
+
+        // `older` ended 10 days ago: judged over its own 24 h window.
+        let (_, r) = check(
+            &app,
+            &json!({"budget": budget, "window_hours": 24, "release": "new", "baseline_release": "older"}),
+        )
+        .await;
+        let m = lcp(&r);
+        assert_eq!(m["baseline_samples"], 30, "{backend:?}: {m}");
+        assert_eq!(m["baseline"], 2000.0, "{m}");
+        assert_eq!(m["status"], "ok", "faster than 'older': {m}");
+        assert_eq!(r["outcome"], "pass", "{r}");
+
+        // A baseline window with too little traffic: the hint names the flag.
+        let (_, r) = check(
+            &app,
+            &json!({"budget": budget, "window_hours": 24, "release": "new",
+                    "baseline_window_hours": 2, "min_samples": 20}),
+        )
+        .await;
+        assert_eq!(r["outcome"], "insufficient-data", "{r}");
+        let hints = r["regression"]["hints"].to_string();
+        assert!(hints.contains("--baseline-window-hours"), "{hints}");
+    }
+}
+
 #[tokio::test]
 async fn bad_check_requests_are_4xx_with_a_message() {
     let app = spawn_app(integration_tests::Backend::Sqlite).await;

@@ -5,6 +5,8 @@ mod agent_assets;
 mod alerts;
 mod bad_input;
 mod check;
+mod claims;
+mod faults;
 mod ingest;
 mod partitions;
 mod reports;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use collector::storage::{MetricRow, Store};
 use integration_tests::{Backend, TestApp, metric_row, spawn_app};
 
-fn row(pv: &str, metric_id: &str, value: f64, seq: i32, at: DateTime<Utc>) -> MetricRow {
+fn row(pv: &str, metric_id: &str, value: f64, seq: i64, at: DateTime<Utc>) -> MetricRow {
     MetricRow {
         metric_id: metric_id.into(),
         seq,
@@ -147,7 +147,7 @@ async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
     let stale = row("pv-tab", &id, 1.0, 0, now);
     app.store.insert_metrics(&[stale]).await.unwrap();
 
-    let (value, seq, received): (f64, i32, DateTime<Utc>) = sqlx::query_as(
+    let (value, seq, received): (f64, i64, DateTime<Utc>) = sqlx::query_as(
         "SELECT value, seq, received_at FROM metric WHERE site = 'shop' AND page_view_id = 'pv-tab'",
     )
     .fetch_one(pool(&app))

@@ -74,7 +74,7 @@ end
 
 /// Stops a child on drop: SIGTERM first, so that nginx's master takes its
 /// workers down with it (SIGKILL would orphan them, holding our stdout open).
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = Command::new("kill")
@@ -170,7 +170,7 @@ fn stored(url: &str, site: &str, run: &WrkResult, connections: u32) -> Result<(u
 }
 
 /// Waits (up to a minute) until the collector's queue has been written out.
-fn wait_for_empty_queue(port: u16) {
+pub(crate) fn wait_for_empty_queue(port: u16) {
     for _ in 0..600 {
         let m = http_get(port, "/metrics").unwrap_or_default();
         if m.lines().any(|l| l == "strray_queue_rows 0") {
@@ -180,7 +180,7 @@ fn wait_for_empty_queue(port: u16) {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -232,7 +232,7 @@ fn postgres_ticks(data: &Path) -> u64 {
             .sum::<u64>()
 }
 
-fn http_get(port: u16, path: &str) -> Option<String> {
+pub(crate) fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     write!(
         s,

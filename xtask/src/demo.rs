@@ -79,6 +79,17 @@ pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
         "  Data:       {} (SQLite)",
         demo_dir.join("strray.db").display()
     );
+    // Relative paths: the commands are meant to be pasted in the repository root.
+    let cli = "target/release/strray-collector";
+    let db_flag = "--database-url sqlite://target/demo/strray.db";
+    eprintln!("  CLI (from {}):", root.display());
+    eprintln!("    {cli} verdict --site demo --min-samples 3 {db_flag}");
+    eprintln!(
+        "    {cli} check --site shop --release 2026.11.3 --baseline-window-hours 168 {db_flag}"
+    );
+    eprintln!(
+        "    {cli} check --site shop --release 2026.11.3 --baseline-release 2026.11.2 {db_flag}"
+    );
     eprintln!();
     eprintln!("  Load the demo page, click its button, then close or leave the tab:");
     eprintln!("  the agent reports when the page is hidden. Ctrl-C stops everything.");

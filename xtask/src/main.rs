@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod agent;
 mod bench;
 mod bench_agent;
+mod bench_open;
 mod bench_reports;
 mod demo;
 mod deploy;
@@ -50,6 +51,19 @@ enum Task {
         secs: u32,
         #[arg(long, default_value_t = 32)]
         connections: u32,
+    },
+    /// Open mode (no STRRAY_SITES) fed beacons that each invent a site key and
+    /// a route: RSS of the release collector and its route registry (needs wrk).
+    BenchOpenMode {
+        /// Beacons to have accepted, each with a new site key and route.
+        #[arg(long, default_value_t = 1_000_000)]
+        beacons: u64,
+    },
+    /// A short coverage-guided fuzz run of the beacon parser (needs cargo-fuzz:
+    /// `cargo install cargo-fuzz`); prints libFuzzer's summary.
+    BenchFuzz {
+        #[arg(long, default_value_t = 60)]
+        secs: u32,
     },
     /// Measure the agent's main-thread cost in headless Chromium (≥ 10 loads).
     BenchAgent {
@@ -109,6 +123,17 @@ fn main() -> Result<()> {
         } => deploy::test(static_only, reuse_image),
         Task::BenchImage { runs } => deploy::bench(runs.max(1)),
         Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
+        Task::BenchOpenMode { beacons } => bench_open::run(beacons),
+        Task::BenchFuzz { secs } => {
+            // cargo-fuzz passes nightly-only flags; RUSTC_BOOTSTRAP unlocks them on stable.
+            let fuzz = root().join("collector/fuzz");
+            run(cargo()
+                .current_dir(&fuzz)
+                .env("RUSTC_BOOTSTRAP", "1")
+                .args(["fuzz", "run", "beacon", "corpus/beacon", "--"])
+                .arg(format!("-max_total_time={secs}")))
+            .context("cargo fuzz (install it with `cargo install cargo-fuzz`)")
+        }
     }
 }
 

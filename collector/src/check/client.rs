@@ -9,6 +9,7 @@ pub async fn remote(
     collector: &str,
     site: &str,
     req: &CheckRequest,
+    read_token: Option<&str>,
 ) -> anyhow::Result<CheckReport> {
     let base = url::Url::parse(collector)
         .map_err(|e| anyhow::anyhow!("--collector {collector:?}: {e}"))?;
@@ -16,13 +17,15 @@ pub async fn remote(
         anyhow::bail!("--collector must be an http:// or https:// URL");
     }
     let url = base.join(&format!("/v1/sites/{site}/check"))?;
-    let resp = reqwest::Client::builder()
+    let mut post = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?
         .post(url)
-        .json(req)
-        .send()
-        .await?;
+        .json(req);
+    if let Some(t) = read_token.filter(|t| !t.is_empty()) {
+        post = post.bearer_auth(t);
+    }
+    let resp = post.send().await?;
     let status = resp.status();
     let body = resp.bytes().await?;
     if !status.is_success() {

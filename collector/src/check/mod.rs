@@ -40,9 +40,12 @@ pub struct CheckRequest {
     pub min_samples: Option<u64>,
     /// Judge only page views that declared this release.
     pub release: Option<String>,
-    /// Compare against page views of this release (same window).
+    /// Compare against page views of this release: in the same window, or,
+    /// when the release was last seen before that window, in a window of the
+    /// same length ending when it was last seen.
     pub baseline_release: Option<String>,
-    /// Compare against the N hours right before the current window.
+    /// Compare against all traffic of the N hours right before the current
+    /// window except the judged release's.
     pub baseline_window_hours: Option<u32>,
     /// Regression tolerance as a fraction (0.1 = 10 %).
     pub tolerance: Option<f64>,
@@ -178,6 +181,9 @@ pub struct RegressionResult {
     pub path: String,
     pub metric: String,
     pub percentile: f64,
+    /// The baseline's time range (the current one is the entry's).
+    pub baseline_from: DateTime<Utc>,
+    pub baseline_to: DateTime<Utc>,
     pub baseline: Option<f64>,
     pub current: Option<f64>,
     pub baseline_samples: u64,
@@ -197,6 +203,9 @@ pub struct RegressionReport {
     pub current: String,
     pub tolerance: f64,
     pub metrics: Vec<RegressionResult>,
+    /// What would give a metric without enough samples a verdict (flags to change).
+    #[serde(default)]
+    pub hints: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,6 +288,15 @@ pub fn judge(
     }
 }
 
+/// Which page views a sample set takes by release.
+#[derive(Clone, Copy)]
+enum Releases<'a> {
+    All,
+    Only(&'a str),
+    Except(&'a str),
+}
+
+#[allow(clippy::too_many_arguments)] // one query's filters, named at each call
 async fn entry_samples(
     store: &Store,
     site: &str,
@@ -286,9 +304,14 @@ async fn entry_samples(
     metric: MetricName,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-    release: Option<&str>,
+    releases: Releases<'_>,
 ) -> Result<Vec<Sample>, sqlx::Error> {
     let prefix = entry.path.literal_prefix();
+    let (release, exclude_release) = match releases {
+        Releases::All => (None, None),
+        Releases::Only(r) => (Some(r), None),
+        Releases::Except(r) => (None, Some(r)),
+    };
     let rows = store
         .path_samples(&SampleQuery {
             site,
@@ -297,6 +320,7 @@ async fn entry_samples(
             since: Some(since),
             until: Some(until),
             release,
+            exclude_release,
         })
         .await?;
     // SQL narrowed by the literal prefix (and SQLite's LIKE ignores ASCII
@@ -317,6 +341,17 @@ pub async fn run(
 ) -> Result<CheckReport, sqlx::Error> {
     let mut entries = Vec::new();
     let mut regressions = Vec::new();
+    let current_releases = match opts.release.as_deref() {
+        Some(r) => Releases::Only(r),
+        None => Releases::All,
+    };
+    // A baseline release that is no longer served is judged over a window of
+    // the same length ending where its traffic ended, not over a window where
+    // it has no page views.
+    let baseline_last_seen = match &opts.baseline {
+        Some(Baseline::Release(r)) => store.release_last_seen(site, r).await?,
+        _ => None,
+    };
     for entry in &opts.budget.entries {
         let window = entry.window_hours.unwrap_or(opts.window_hours);
         let from = now - Duration::hours(i64::from(window));
@@ -326,44 +361,32 @@ pub async fn run(
             let Some(metric) = t.metric_name() else {
                 continue;
             };
-            let current = entry_samples(
-                store,
-                site,
-                entry,
-                metric,
-                from,
-                now,
-                opts.release.as_deref(),
-            )
-            .await?;
+            let current =
+                entry_samples(store, site, entry, metric, from, now, current_releases).await?;
             let result = judge(metric, &t.id, t.budget, entry, min_samples, &current);
             if let Some(b) = &opts.baseline {
-                let base = match b {
+                let (bfrom, bto, releases) = match b {
                     Baseline::Release(r) => {
-                        entry_samples(store, site, entry, metric, from, now, Some(r)).await?
+                        let to = match baseline_last_seen {
+                            // Exclusive upper bound just past its newest row.
+                            Some(t) if t < from => t + Duration::milliseconds(1),
+                            _ => now,
+                        };
+                        (to - (now - from), to, Releases::Only(r.as_str()))
                     }
                     Baseline::PreviousWindow { hours } => {
-                        let bfrom = from - Duration::hours(i64::from(*hours));
-                        entry_samples(
-                            store,
-                            site,
-                            entry,
-                            metric,
-                            bfrom,
-                            from,
-                            opts.release.as_deref(),
-                        )
-                        .await?
+                        let others = match opts.release.as_deref() {
+                            Some(r) => Releases::Except(r),
+                            None => Releases::All,
+                        };
+                        (from - Duration::hours(i64::from(*hours)), from, others)
                     }
                 };
-                regressions.push(compare(
-                    entry,
-                    metric,
-                    min_samples,
-                    opts.tolerance,
-                    &base,
-                    &current,
-                ));
+                let base = entry_samples(store, site, entry, metric, bfrom, bto, releases).await?;
+                let mut r = compare(entry, metric, min_samples, opts.tolerance, &base, &current);
+                r.baseline_from = bfrom;
+                r.baseline_to = bto;
+                regressions.push(r);
             }
             timings.push(result);
         }
@@ -388,9 +411,12 @@ pub async fn run(
         });
     }
     let regression = opts.baseline.as_ref().map(|b| RegressionReport {
-        baseline: match b {
-            Baseline::Release(r) => format!("release {r}"),
-            Baseline::PreviousWindow { hours } => {
+        baseline: match (b, &opts.release) {
+            (Baseline::Release(r), _) => format!("release {r}"),
+            (Baseline::PreviousWindow { hours }, Some(r)) => {
+                format!("other releases than {r}, the {hours} h before the current window")
+            }
+            (Baseline::PreviousWindow { hours }, None) => {
                 format!("the {hours} h before the current window")
             }
         },
@@ -399,6 +425,7 @@ pub async fn run(
             None => "current window".into(),
         },
         tolerance: opts.tolerance,
+        hints: hints(b, opts, &regressions),
         metrics: regressions,
     });
     let outcome = outcome(&entries, regression.as_ref());
@@ -410,6 +437,46 @@ pub async fn run(
         entries,
         regression,
     })
+}
+
+/// For metrics without enough samples on one side, the flag that fixes it.
+fn hints(b: &Baseline, opts: &CheckOptions, regs: &[RegressionResult]) -> Vec<String> {
+    let mut out = Vec::new();
+    let short = |n: u64, m: &RegressionResult| n < m.min_samples;
+    if let Some(m) = regs.iter().find(|m| short(m.baseline_samples, m)) {
+        out.push(match b {
+            Baseline::PreviousWindow { hours } => format!(
+                "the baseline has {} of {} samples needed ({} on '{}', the {hours} h before the window): \
+                 widen it with --baseline-window-hours, or compare with a known release using --baseline-release",
+                m.baseline_samples, m.min_samples, m.metric, m.path
+            ),
+            Baseline::Release(r) => format!(
+                "release {r} has {} of {} samples needed ({} on '{}') in its window of {} h: \
+                 widen it with --window-hours, or lower --min-samples",
+                m.baseline_samples,
+                m.min_samples,
+                m.metric,
+                m.path,
+                (m.baseline_to - m.baseline_from).num_hours()
+            ),
+        });
+    }
+    if let Some(m) = regs.iter().find(|m| short(m.current_samples, m)) {
+        out.push(format!(
+            "{} has {} of {} samples needed ({} on '{}') in the last {} h: \
+             wait for more traffic, widen --window-hours, or lower --min-samples",
+            opts.release
+                .as_deref()
+                .map(|r| format!("release {r}"))
+                .unwrap_or_else(|| "the current window".into()),
+            m.current_samples,
+            m.min_samples,
+            m.metric,
+            m.path,
+            opts.window_hours
+        ));
+    }
+    out
 }
 
 /// Baseline vs current percentile of one metric. Pure.
@@ -452,6 +519,9 @@ pub fn compare(
         path: entry.path.as_str().into(),
         metric: metric.as_str().into(),
         percentile: p,
+        // The caller sets the range it took the baseline from.
+        baseline_from: DateTime::<Utc>::MIN_UTC,
+        baseline_to: DateTime::<Utc>::MIN_UTC,
         baseline: b,
         current: c,
         baseline_samples: baseline.len() as u64,

@@ -20,8 +20,10 @@ pub enum Format {
 pub fn render(r: &CheckReport, f: Format) -> String {
     match f {
         Format::Human => human(r),
+        // A trailing newline, as every line-based tool expects.
         Format::Json => {
             serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+                + "\n"
         }
         Format::Junit => junit(r),
         Format::Github => github(r),
@@ -183,6 +185,9 @@ fn human(r: &CheckReport) -> String {
                 }
             );
         }
+        for h in &reg.hints {
+            let _ = writeln!(out, "hint: {h}");
+        }
     }
     out
 }
@@ -236,6 +241,9 @@ fn github(r: &CheckReport) -> String {
             );
             let title = format!("{} regression {what}", m.metric);
             let _ = writeln!(out, "::{level} title={}::{}", esc_prop(&title), esc(&msg));
+        }
+        for h in &reg.hints {
+            let _ = writeln!(out, "::warning title=Not enough samples::{}", esc(h));
         }
     }
     let _ = writeln!(out, "strray check: {}", r.outcome.as_str());

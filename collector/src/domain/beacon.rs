@@ -70,7 +70,8 @@ pub struct Metric {
 pub struct Beacon {
     pub site: SiteKey,
     pub page_view_id: String,
-    pub seq: u32,
+    /// Beacon sequence number within the page view; 0..=i64::MAX (stored as BIGINT).
+    pub seq: u64,
     pub url: String,
     pub path: String,
     pub navigation_type: NavigationType,
@@ -148,11 +149,14 @@ impl Beacon {
                 format!("unsupported wire version {}", dto.v),
             ));
         }
-        let site = SiteKey::parse(&dto.site).map_err(|e| BeaconError::invalid("site", e))?;
+        let site = SiteKey::parse(storable(&dto.site, "site")?)
+            .map_err(|e| BeaconError::invalid("site", e))?;
         let page_view_id = parse_token(&dto.page_view_id, "page_view_id")?;
-        let (url, path) = parse_page_url(&dto.url)?;
-        let navigation_type = NavigationType::parse(&dto.navigation_type)
-            .ok_or_else(|| BeaconError::invalid("navigation_type", "unknown navigation type"))?;
+        let (url, path) = parse_page_url(storable(&dto.url, "url")?)?;
+        let navigation_type =
+            NavigationType::parse(storable(&dto.navigation_type, "navigation_type")?).ok_or_else(
+                || BeaconError::invalid("navigation_type", "unknown navigation type"),
+            )?;
         if dto.metrics.is_empty() {
             return Err(BeaconError::invalid("metrics", "must not be empty"));
         }
@@ -173,7 +177,8 @@ impl Beacon {
 
         let seq = match dto.seq {
             None => 0,
-            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            // Up to i64::MAX: stored as BIGINT, never clamped (two large seqs must stay distinct).
+            Some(v) => match v.as_u64().filter(|n| i64::try_from(*n).is_ok()) {
                 Some(n) => n,
                 None => {
                     drop_field(Some(v));
@@ -211,6 +216,17 @@ impl Beacon {
                 }
             }
         };
+        // NUL refuses the whole beacon, even in an optional field: the rule is
+        // the same in every field (see `storable`).
+        for (name, v) in [
+            ("release", &dto.release),
+            ("route", &dto.route),
+            ("connection", &dto.connection),
+        ] {
+            if let Some(Value::String(s)) = v {
+                storable(s, name)?;
+            }
+        }
         let release = label(dto.release, MAX_LABEL_LEN);
         let route = label(dto.route, MAX_ROUTE_LEN).filter(|r| r.starts_with('/'));
         let connection = label(dto.connection, 16);
@@ -220,7 +236,7 @@ impl Beacon {
         let mut seen: Vec<String> = Vec::new();
         for (i, m) in dto.metrics.into_iter().enumerate() {
             let field = |f: &str| format!("metrics[{i}].{f}");
-            let name = MetricName::parse(&m.name)
+            let name = MetricName::parse(storable(&m.name, &field("name"))?)
                 .ok_or_else(|| BeaconError::invalid(field("name"), "unknown metric name"))?;
             let id = parse_token(&m.id, &field("id"))?;
             if !m.value.is_finite() || m.value < 0.0 {
@@ -252,6 +268,9 @@ impl Beacon {
                     }
                 },
             };
+            if let Some(Value::String(s)) = &m.navigation_type {
+                storable(s, &field("navigation_type"))?;
+            }
             let nav = match m.navigation_type {
                 None => navigation_type,
                 Some(v) => match v.as_str().and_then(NavigationType::parse) {
@@ -262,6 +281,14 @@ impl Beacon {
                     }
                 },
             };
+            if let Some(Value::Object(a)) = &m.attribution {
+                for (k, v) in a {
+                    storable(k, &field("attribution"))?;
+                    if let Value::String(s) = v {
+                        storable(s, &field(&format!("attribution.{k}")))?;
+                    }
+                }
+            }
             let attribution = match m.attribution {
                 None => None,
                 Some(v) => match clean_attribution(v) {
@@ -299,8 +326,25 @@ impl Beacon {
     }
 }
 
+/// Refuses text the database cannot store. U+0000 is the one code point
+/// PostgreSQL's `text` and `jsonb` refuse (a UTF-8 database takes every other
+/// scalar value; lone surrogates cannot reach here, since serde_json refuses
+/// them while parsing into `String`). The same rule applies on SQLite, so both
+/// backends accept exactly the same beacons. Refused (422), not stripped: a
+/// changed string would silently become another selector, URL or release.
+fn storable<'a>(s: &'a str, field: &str) -> Result<&'a str, BeaconError> {
+    if s.contains('\0') {
+        return Err(BeaconError::invalid(
+            field,
+            "contains U+0000 (NUL), which cannot be stored",
+        ));
+    }
+    Ok(s)
+}
+
 /// Ids: 1–64 characters of `[A-Za-z0-9_.-]`.
 fn parse_token(s: &str, field: &str) -> Result<String, BeaconError> {
+    storable(s, field)?;
     if s.is_empty() || s.len() > MAX_ID_LEN {
         return Err(BeaconError::invalid(
             field,
@@ -493,5 +537,107 @@ mod tests {
                 Err(BeaconError::Malformed(_))
             ));
         }
+    }
+
+    /// Every string field that reaches the database, with a NUL in it.
+    #[test]
+    fn nul_is_refused_in_every_field() {
+        let nul = "a\u{0}b";
+        type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            ("site", Box::new(move |v| v["site"] = nul.into())),
+            (
+                "page_view_id",
+                Box::new(move |v| v["page_view_id"] = nul.into()),
+            ),
+            (
+                "url",
+                Box::new(move |v| v["url"] = format!("https://shop.example/{nul}").into()),
+            ),
+            (
+                "navigation_type",
+                Box::new(move |v| v["navigation_type"] = nul.into()),
+            ),
+            ("release", Box::new(move |v| v["release"] = nul.into())),
+            (
+                "route",
+                Box::new(move |v| v["route"] = format!("/{nul}").into()),
+            ),
+            (
+                "connection",
+                Box::new(move |v| v["connection"] = nul.into()),
+            ),
+            (
+                "metrics[0].name",
+                Box::new(move |v| v["metrics"][0]["name"] = nul.into()),
+            ),
+            (
+                "metrics[0].id",
+                Box::new(move |v| v["metrics"][0]["id"] = nul.into()),
+            ),
+            (
+                "metrics[0].navigation_type",
+                Box::new(move |v| v["metrics"][0]["navigation_type"] = nul.into()),
+            ),
+            (
+                "metrics[0].attribution.target",
+                Box::new(move |v| v["metrics"][0]["attribution"]["target"] = nul.into()),
+            ),
+            (
+                "metrics[0].attribution",
+                Box::new(move |v| v["metrics"][0]["attribution"][nul] = "x".into()),
+            ),
+        ];
+        for (field, mutate) in cases {
+            let mut v = good();
+            mutate(&mut v);
+            // The wire form carries the escape `\u0000`, as a browser's JSON.stringify writes it.
+            assert!(
+                v.to_string().contains("\\u0000"),
+                "{field}: test input has the escape"
+            );
+            match parse(&v) {
+                Err(BeaconError::Invalid { field: f, problem }) => {
+                    assert_eq!(f, field);
+                    assert!(problem.contains("U+0000"), "{field}: {problem}");
+                }
+                other => panic!("{field}: NUL must be refused, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_are_malformed() {
+        // serde_json refuses an unpaired surrogate when it builds a String; a
+        // pair is one scalar value and fine.
+        let body = good().to_string().replace("html>body>img.hero", "\\ud800x");
+        assert!(matches!(
+            parse_beacon(body.as_bytes(), 32),
+            Err(BeaconError::Malformed(_))
+        ));
+        let body = good().to_string().replace("html>body>img.hero", "\\udc00");
+        assert!(matches!(
+            parse_beacon(body.as_bytes(), 32),
+            Err(BeaconError::Malformed(_))
+        ));
+        let body = good()
+            .to_string()
+            .replace("html>body>img.hero", "\\ud83d\\ude00");
+        let b = parse_beacon(body.as_bytes(), 32).unwrap();
+        let a = b.metrics[0].attribution.as_ref().unwrap();
+        assert_eq!(a["target"], "\u{1F600}");
+    }
+
+    #[test]
+    fn seq_is_64_bit_and_never_clamped() {
+        let mut v = good();
+        v["seq"] = serde_json::json!(2_147_483_648u64);
+        assert_eq!(parse(&v).unwrap().seq, 2_147_483_648);
+        v["seq"] = serde_json::json!(i64::MAX as u64);
+        assert_eq!(parse(&v).unwrap().seq, i64::MAX as u64);
+        // Beyond BIGINT: dropped like any unusable optional field, not clamped.
+        v["seq"] = serde_json::json!(u64::MAX);
+        let b = parse(&v).unwrap();
+        assert_eq!((b.seq, b.dropped_fields), (0, 1));
     }
 }

@@ -1,7 +1,8 @@
 //! Liveness, readiness and Prometheus counters.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 
@@ -11,13 +12,84 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// Ready only when the database answers and all migrations are applied.
+/// The database's state as last seen by a background check (see
+/// [`spawn_readiness_check`]): `/readyz` reads it and never waits on the
+/// database, so it answers at once whatever the database does.
+pub struct Readiness {
+    db_ready: AtomicBool,
+    checked_ms: AtomicU64,
+}
+
+/// How often the background check runs, and how long one check may take.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+/// A result older than this is not trusted (the check itself is stuck).
+const STALE_AFTER: Duration = Duration::from_secs(5);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Readiness {
+    /// Starts as ready: the store was just connected and migrated.
+    pub fn new() -> Readiness {
+        Readiness {
+            db_ready: AtomicBool::new(true),
+            checked_ms: AtomicU64::new(now_ms()),
+        }
+    }
+
+    fn set(&self, ready: bool) {
+        self.db_ready.store(ready, Ordering::Relaxed);
+        self.checked_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// The database answered the last check, and that check is recent.
+    pub fn database_ready(&self) -> bool {
+        let age = now_ms().saturating_sub(self.checked_ms.load(Ordering::Relaxed));
+        self.db_ready.load(Ordering::Relaxed) && age <= STALE_AFTER.as_millis() as u64
+    }
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn spawn_readiness_check(store: crate::storage::Store, r: std::sync::Arc<Readiness>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECK_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let ok = tokio::time::timeout(CHECK_TIMEOUT, store.is_ready())
+                .await
+                .unwrap_or(false);
+            r.set(ok);
+        }
+    });
+}
+
+/// Ready when the database answered the last background check with all
+/// migrations applied, and the batch writer is not stuck with rows queued.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.store.is_ready().await {
-        HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ready", "backend": state.store.backend()}))
+    let stall = Duration::from_secs(state.settings.writer_stall_secs);
+    let reason = if !state.readiness.database_ready() {
+        Some("database_unreachable")
+    } else if state.queue.stats.writer_stalled(stall) {
+        Some("writer_stalled")
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "not_ready"}))
+        None
+    };
+    match reason {
+        None => HttpResponse::Ok()
+            .json(serde_json::json!({"status": "ready", "backend": state.store.backend()})),
+        Some(r) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "not_ready", "reason": r})),
     }
 }
 
@@ -60,10 +132,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     );
     counter(
         "strray_metric_rows_total",
-        "Metric rows, by stage. accepted = stored + dropped + queued; dropped must stay 0.",
+        "Metric rows, by stage. accepted = stored + refused + dropped + queued; refused rows are in metric_dead_letter; dropped (lost at shutdown) must stay 0.",
         &[
             ("stage", "accepted", l(&s.rows_accepted)),
             ("stage", "stored", l(&s.rows_stored)),
+            ("stage", "refused", l(&s.rows_refused)),
             ("stage", "dropped", l(&s.rows_dropped)),
         ],
     );
@@ -81,6 +154,17 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "strray_write_errors_total",
         "Failed batch writes (each is retried).",
         &[("", "", l(&s.write_errors))],
+    );
+    let r = state.routes.size();
+    counter(
+        "strray_route_registry_evictions_total",
+        "Sites forgotten by the route registry to stay within its caps.",
+        &[("", "", r.evicted_sites)],
+    );
+    let _ = writeln!(
+        out,
+        "# HELP strray_route_registry_sites Sites tracked by the route registry.\n# TYPE strray_route_registry_sites gauge\nstrray_route_registry_sites {}\n# HELP strray_route_registry_sites_max Cap on tracked sites (STRRAY_MAX_TRACKED_SITES).\n# TYPE strray_route_registry_sites_max gauge\nstrray_route_registry_sites_max {}\n# HELP strray_route_registry_routes Routes tracked over all sites.\n# TYPE strray_route_registry_routes gauge\nstrray_route_registry_routes {}\n# HELP strray_route_registry_routes_max Cap on tracked routes (STRRAY_MAX_TRACKED_ROUTES).\n# TYPE strray_route_registry_routes_max gauge\nstrray_route_registry_routes_max {}",
+        r.sites, r.max_sites, r.routes, r.max_routes
     );
     let _ = writeln!(
         out,

@@ -130,15 +130,7 @@ async fn accept(
     if state.queue.shed_early() {
         return Err(ApiError::Overloaded);
     }
-    // Read the body, enforcing the size limit on what actually arrives.
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_body(&mut payload, declared, limit, state).await?;
     // 5. Parse and validate.
     let beacon =
         parse_beacon(&body, state.settings.max_metrics_per_beacon).map_err(|e| match e {
@@ -169,6 +161,35 @@ async fn accept(
         .queue
         .try_enqueue(rows)
         .map_err(|_| ApiError::Overloaded)
+}
+
+/// Reads the body, enforcing the size limit on what actually arrives and the
+/// body timeout on how long it takes (a sender trickling bytes gets 408 and
+/// cannot hold a worker, or delay shutdown, beyond STRRAY_BODY_TIMEOUT_MS).
+pub(crate) async fn read_body(
+    payload: &mut web::Payload,
+    declared: Option<usize>,
+    limit: usize,
+    state: &AppState,
+) -> Result<web::BytesMut, ApiError> {
+    let timeout = state.settings.body_timeout();
+    let read = async {
+        let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::Malformed(format!("could not read body: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| ApiError::BodyTimeout {
+            ms: timeout.as_millis() as u64,
+        })?
 }
 
 pub(crate) fn rate_limit(
@@ -262,7 +283,8 @@ pub(crate) fn to_rows(b: &Beacon, req: &HttpRequest, state: &AppState) -> Vec<Me
                 .attribution
                 .as_ref()
                 .map(|a| serde_json::Value::Object(a.clone()).to_string()),
-            seq: i32::try_from(b.seq).unwrap_or(i32::MAX),
+            // parse_beacon bounds seq to i64::MAX.
+            seq: i64::try_from(b.seq).unwrap_or(i64::MAX),
             received_at,
         })
         .collect()

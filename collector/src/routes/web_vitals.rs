@@ -16,11 +16,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::ingest::{
-    add_cors, check_site, client_ip, count_refusal, header_str, rate_limit, to_rows,
+    add_cors, check_site, client_ip, count_refusal, header_str, rate_limit, read_body, to_rows,
 };
 use crate::domain::{BeaconError, parse_beacon};
 use crate::error::ApiError;
@@ -96,14 +95,7 @@ async fn accept(
     };
     check_site(state, &site, origin)?;
     rate_limit(state, Some(&site), client_ip(req, state))?;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_body(&mut payload, declared, limit, state).await?;
     let m: MetricDto =
         serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(e.to_string()))?;
     let url = match m.url {

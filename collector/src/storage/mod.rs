@@ -17,6 +17,9 @@ mod alerts;
 mod postgres;
 mod sqlite;
 
+/// The PostgreSQL `application_name` of the collector's sessions.
+pub const APPLICATION_NAME: &str = "strray-collector";
+
 /// One stored metric: a beacon's metric plus the dimensions derived at ingest.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MetricRow {
@@ -42,7 +45,7 @@ pub struct MetricRow {
     pub country: Option<Arc<str>>,
     /// JSON object text.
     pub attribution: Option<String>,
-    pub seq: i32,
+    pub seq: i64,
     pub received_at: DateTime<Utc>,
 }
 
@@ -73,6 +76,8 @@ pub struct SampleQuery<'a> {
     pub until: Option<DateTime<Utc>>,
     /// Only rows whose page declared this release.
     pub release: Option<&'a str>,
+    /// Only rows whose page did not declare this release (no release counts as other).
+    pub exclude_release: Option<&'a str>,
 }
 
 /// A sample with the page path it was measured on, for budget path patterns
@@ -94,10 +99,16 @@ impl Store {
     #[tracing::instrument(skip(url))]
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)?;
+            // Named, so an operator (and the TLS test) can tell the collector's
+            // sessions in pg_stat_activity; a URL's own application_name wins.
+            if opts.get_application_name().is_none() {
+                opts = opts.application_name(APPLICATION_NAME);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect_lazy(url)?;
+                .connect_lazy_with(opts);
             Ok(Store::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
@@ -160,11 +171,51 @@ impl Store {
         }
     }
 
+    /// Keeps a row the database refused, with its error, in `metric_dead_letter`.
+    /// The row goes in as JSON text, where U+0000 is the escape `\u0000`.
+    #[tracing::instrument(skip(self, row))]
+    pub async fn dead_letter(&self, row: &MetricRow, error: &str) -> Result<(), sqlx::Error> {
+        let json = serde_json::to_string(row).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let error = error.replace('\0', "\\u0000");
+        match self {
+            Store::Postgres(p) => {
+                sqlx::query("INSERT INTO metric_dead_letter (error, row_json) VALUES ($1, $2)")
+                    .bind(error)
+                    .bind(json)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+            Store::Sqlite(p) => sqlx::query(
+                "INSERT INTO metric_dead_letter (refused_at_ms, error, row_json) VALUES (?, ?, ?)",
+            )
+            .bind(Utc::now().timestamp_millis())
+            .bind(error)
+            .bind(json)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        };
+        Ok(())
+    }
+
     #[tracing::instrument(skip(self))]
     pub async fn samples(&self, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
         match self {
             Store::Postgres(p) => postgres::samples(p, q).await,
             Store::Sqlite(p) => sqlite::samples(p, q).await,
+        }
+    }
+
+    /// Newest receive time of a release's rows on a site (None: never seen).
+    pub async fn release_last_seen(
+        &self,
+        site: &str,
+        release: &str,
+    ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::release_last_seen(p, site, release).await,
+            Store::Sqlite(p) => sqlite::release_last_seen(p, site, release).await,
         }
     }
 
@@ -348,20 +399,50 @@ pub fn classify_day(metric_id: &str, received_at: DateTime<Utc>) -> PartitionDay
     }
 }
 
+/// True when a failed statement may succeed unchanged later: the database is
+/// unreachable, restarting, out of resources, or the statement lost a race.
+/// Anything else (a value or constraint the database refuses) will fail again
+/// however often it is retried.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if let Ok(n) = code.parse::<i32>() {
+                // SQLite (extended) result codes: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+                matches!(n & 0xff, 5 | 6 | 10 | 13 | 14)
+            } else {
+                // PostgreSQL SQLSTATE: connection exception, insufficient resources,
+                // operator intervention (shutdown, restart), system error,
+                // serialization failure, deadlock, lock not available.
+                ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))
+                    || matches!(&*code, "40001" | "40P01" | "55P03")
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Keeps one row per (site, page view, metric id): the one with the highest
-/// sequence number, the later one on ties. A batch upsert must not touch a row
-/// twice. Leaves the rows sorted by that key, so that concurrent batches lock
-/// rows in the same order. Sorts instead of hashing: no key is copied.
+/// sequence number, the *first received* on ties — the same tie rule as the
+/// upsert across batches (`WHERE metric.seq < excluded.seq`): a sequence
+/// number names one beacon, so a repeat of it is a re-send, not news. A batch
+/// upsert must not touch a row twice. Leaves the rows sorted by that key, so
+/// that concurrent batches lock rows in the same order. Sorts instead of
+/// hashing: no key is copied.
 pub fn dedupe(rows: &mut Vec<MetricRow>) {
     fn key(r: &MetricRow) -> (&str, &str, &str) {
         (&r.site, &r.page_view_id, &r.metric_id)
     }
-    // Stable sort: among equal keys and seqs, arrival order is kept, so the
-    // wanted row is the last of its run; reversed, the first, which dedup keeps.
-    rows.sort_by(|a, b| key(a).cmp(&key(b)).then(a.seq.cmp(&b.seq)));
-    rows.reverse();
+    // Stable sort, seq descending: the wanted row (highest seq, earliest
+    // arrival among equals) heads its run, and dedup keeps the first.
+    rows.sort_by(|a, b| key(a).cmp(&key(b)).then(b.seq.cmp(&a.seq)));
     rows.dedup_by(|later, earlier| key(later) == key(earlier));
-    rows.reverse();
 }
 
 /// A `metric` row as both backends return it (times as epoch milliseconds).
@@ -386,7 +467,7 @@ struct StoredRow {
     engine: String,
     country: Option<String>,
     attribution: Option<String>,
-    seq: i32,
+    seq: i64,
     received_at_ms: i64,
 }
 
@@ -471,7 +552,7 @@ mod tests {
         }
     }
 
-    fn row(pv: &str, metric_id: &str, seq: i32, value: f64) -> MetricRow {
+    fn row(pv: &str, metric_id: &str, seq: i64, value: f64) -> MetricRow {
         MetricRow {
             site: "shop".into(),
             page_view_id: pv.into(),
@@ -498,20 +579,30 @@ mod tests {
     }
 
     #[test]
-    fn dedupe_keeps_the_newest_seq_and_the_later_arrival_on_ties() {
+    fn dedupe_keeps_the_newest_seq_and_the_first_arrival_on_ties() {
         let mut rows = vec![
             row("b", "m1", 0, 1.0),
             row("a", "m1", 1, 2.0),
             row("a", "m1", 3, 3.0),
             row("a", "m1", 2, 4.0), // older seq arriving later: loses
             row("a", "m2", 0, 5.0),
-            row("a", "m2", 0, 6.0), // same seq, later arrival: wins
+            row("a", "m2", 0, 6.0), // same seq, later arrival: loses (a re-send)
+            row("a", "m3", 2_147_483_648, 7.0),
+            row("a", "m3", 2_147_483_649, 8.0), // beyond i32: still newer
         ];
         dedupe(&mut rows);
         let got: Vec<_> = rows
             .iter()
             .map(|r| (&*r.page_view_id, r.metric_id.as_str(), r.value))
             .collect();
-        assert_eq!(got, [("a", "m1", 3.0), ("a", "m2", 6.0), ("b", "m1", 1.0)]);
+        assert_eq!(
+            got,
+            [
+                ("a", "m1", 3.0),
+                ("a", "m2", 5.0),
+                ("a", "m3", 8.0),
+                ("b", "m1", 1.0)
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::{MetricRow, PartitionDay, PathSample, Sample, SampleQuery, StoredRow,
 const BATCH_ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], \
         $6::float8[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], \
         $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], \
-        $20::int4[], $21::timestamptz[], $22::date[]) \
+        $20::int8[], $21::timestamptz[], $22::date[]) \
     AS t(s, pv, mid, n, v, d, r, nt, u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra, dy)";
 
 const INSERT_ROWS: &str = "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, \
@@ -121,7 +121,8 @@ const SAMPLE_FILTER: &str = "FROM metric
            AND ($5::timestamptz IS NULL OR received_at < $5)
            AND day >= COALESCE(($4::timestamptz AT TIME ZONE 'UTC')::date - 2, '-infinity')
            AND day <= COALESCE(($5::timestamptz AT TIME ZONE 'UTC')::date + 1, 'infinity')
-           AND ($6::text IS NULL OR release = $6)";
+           AND ($6::text IS NULL OR release = $6)
+           AND ($7::text IS NULL OR release IS DISTINCT FROM $7)";
 
 static SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
@@ -140,6 +141,7 @@ async fn sample_rows(
         .bind(q.since)
         .bind(q.until)
         .bind(q.release)
+        .bind(q.exclude_release)
         .fetch_all(pool)
         .await
 }
@@ -149,6 +151,19 @@ fn sample_of(r: &sqlx::postgres::PgRow) -> Result<Sample, sqlx::Error> {
         value: r.try_get("value")?,
         weight: r.try_get("weight")?,
     })
+}
+
+/// Newest receive time of a release's rows on a site.
+pub async fn release_last_seen(
+    pool: &PgPool,
+    site: &str,
+    release: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max(received_at) FROM metric WHERE site = $1 AND release = $2")
+        .bind(site)
+        .bind(release)
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn samples(pool: &PgPool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {

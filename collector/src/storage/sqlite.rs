@@ -54,7 +54,8 @@ const SAMPLE_FILTER: &str = "FROM metric
            AND (?3 IS NULL OR path LIKE ?3 ESCAPE '\\')
            AND (?4 IS NULL OR received_at_ms >= ?4)
            AND (?5 IS NULL OR received_at_ms < ?5)
-           AND (?6 IS NULL OR release = ?6)";
+           AND (?6 IS NULL OR release = ?6)
+           AND (?7 IS NULL OR release IS NOT ?7)";
 
 static SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
@@ -73,6 +74,7 @@ async fn sample_rows(
         .bind(q.since.map(|t| t.timestamp_millis()))
         .bind(q.until.map(|t| t.timestamp_millis()))
         .bind(q.release)
+        .bind(q.exclude_release)
         .fetch_all(pool)
         .await
 }
@@ -82,6 +84,22 @@ fn sample_of(r: &sqlx::sqlite::SqliteRow) -> Result<Sample, sqlx::Error> {
         value: r.try_get("value")?,
         weight: r.try_get("weight")?,
     })
+}
+
+/// Newest receive time of a release's rows on a site.
+pub async fn release_last_seen(
+    pool: &SqlitePool,
+    site: &str,
+    release: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    let ms: Option<i64> = sqlx::query_scalar(
+        "SELECT max(received_at_ms) FROM metric WHERE site = ?1 AND release = ?2",
+    )
+    .bind(site)
+    .bind(release)
+    .fetch_one(pool)
+    .await?;
+    Ok(ms.and_then(chrono::DateTime::from_timestamp_millis))
 }
 
 pub async fn samples(pool: &SqlitePool, q: &SampleQuery<'_>) -> Result<Vec<Sample>, sqlx::Error> {
