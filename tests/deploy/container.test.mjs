@@ -186,6 +186,8 @@ test('SIGTERM under load: the queue drains, exit 0, every accepted beacon stored
     const code = podman(['inspect', '--format', '{{.State.ExitCode}}', loadName]).trim();
     const logs = podman(['logs', loadName], { stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal(code, '0', `exit code; logs:\n${logs.slice(-3000)}`);
+    // The collector's last line says what the drain left behind.
+    assert.match(logs, /strray-collector stopped: rows_not_written=0\b/);
     assert.ok(queued > 100, `under load when stopped: ${queued} beacons accepted`);
     assert.ok(storedBefore < queued * 3, `beacons were still queued at SIGTERM (${storedBefore} rows stored of ${queued * 3})`);
     const stored = Number(psql(dbHost, "SELECT count(DISTINCT page_view_id) FROM metric WHERE site = 'load'"));
