@@ -6,7 +6,7 @@
 // image and provides the environment below.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { startSite, launchBrowser, uniqueSite, sleep } from '../browser/harness.mjs';
 
 function need(name) {
@@ -184,7 +184,9 @@ test('SIGTERM under load: the queue drains, exit 0, every accepted beacon stored
     await Promise.all(senders);
     assert.equal(await stopped, 0, 'podman stop');
     const code = podman(['inspect', '--format', '{{.State.ExitCode}}', loadName]).trim();
-    const logs = podman(['logs', loadName], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `podman logs` replays the container's stderr on its own stderr.
+    const l = spawnSync('podman', [...podmanArgs, 'logs', loadName], { encoding: 'utf8' });
+    const logs = `${l.stdout}${l.stderr}`;
     assert.equal(code, '0', `exit code; logs:\n${logs.slice(-3000)}`);
     // The collector's last line says what the drain left behind.
     assert.match(logs, /strray-collector stopped: rows_not_written=0\b/);

@@ -2,9 +2,10 @@
 //! files under `deploy/` checked by their own tools, and the container image
 //! built with podman and run against the test PostgreSQL.
 //!
-//! Tools: hadolint and kubernetes-validate (pip, pinned in `.ci/run`, looked up
-//! in `target/deploy-venv/bin` first), `kubectl kustomize`, `docker-compose`
-//! (Debian), `systemd-analyze`, podman + runc + mmdebstrap (Debian).
+//! Tools: hadolint, kubernetes-validate and kubectl (for `kubectl kustomize`)
+//! from pip, pinned in `.ci/run` and looked up in `target/deploy-venv/bin`
+//! first; `docker-compose`, `systemd-analyze`, podman + runc + slirp4netns +
+//! mmdebstrap from Debian.
 //!
 //! No container registry is reachable from the machines this runs on, so the
 //! two base images the Dockerfile names are made locally from Debian packages
@@ -137,7 +138,7 @@ pub fn check_files() -> Result<()> {
     let t = Instant::now();
     for dir in KUSTOMIZE_DIRS {
         let (ok, rendered) = output(
-            Command::new("kubectl")
+            tool("kubectl")
                 .arg("kustomize")
                 .arg(deploy.join("kubernetes").join(dir)),
         )?;
