@@ -6,7 +6,7 @@
 // image and provides the environment below.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { startSite, launchBrowser, uniqueSite, sleep } from '../browser/harness.mjs';
 
 function need(name) {
@@ -22,6 +22,7 @@ const runArgs = JSON.parse(need('STRRAY_PODMAN_RUN_ARGS'));
 const adminUrl = need('DATABASE_URL'); // host side
 const pgHostFromContainer = need('STRRAY_PG_HOST_FROM_CONTAINER');
 const hostPort = Number(need('STRRAY_HOST_PORT'));
+const loadPort = Number(need('STRRAY_HOST_PORT_LOAD'));
 const name = `strray-deploy-test-${process.pid}`;
 
 const podman = (args, opts = {}) =>
@@ -114,54 +115,89 @@ test('a beacon from headless Chromium through the served script tag is stored, a
 });
 
 test('SIGTERM under load: the queue drains, exit 0, every accepted beacon stored', async () => {
-  const pid = podman(['inspect', '--format', '{{.State.Pid}}', name]).trim();
-  const accepted = [];
-  let refused = 0;
-  let stopping = false;
-  let n = 0;
-  const beacon = (pv) => JSON.stringify({
-    v: 1, site: 'load', page_view_id: pv, seq: 0, url: 'https://load.example/p', navigation_type: 'navigate',
-    sample_rate: 1, sent_at: Date.now(),
-    metrics: [
-      { name: 'FCP', id: `v1-${Date.now()}-${pv}1`, value: 900, delta: 900, rating: 'good' },
-      { name: 'LCP', id: `v1-${Date.now()}-${pv}2`, value: 1800, delta: 1800, rating: 'good' },
-      { name: 'TTFB', id: `v1-${Date.now()}-${pv}3`, value: 120, delta: 120, rating: 'good' },
-    ],
-  });
-  // Senders keep going until the collector stops answering.
-  async function sender(w) {
-    for (;;) {
-      const pv = `w${w}n${n++}`;
-      try {
-        const r = await fetch(`${origin}/v1/ingest?site=load`, {
-          method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: beacon(pv),
-        });
-        await r.arrayBuffer();
-        if (r.status >= 200 && r.status < 300) accepted.push(pv); else refused++;
-      } catch {
-        if (stopping) return;
-        refused++;
-        await sleep(20);
+  // A second container whose writer holds beacons back (10 s or 100 000 rows),
+  // so at SIGTERM the queue holds every beacon accepted so far: only the
+  // drain on the way out can store them. (The interval stays below the grace:
+  // a batch being filled does not see the shutdown and waits out its interval.)
+  const loadName = `${name}-load`;
+  podman([
+    'run', '-d', '--name', loadName, ...runArgs,
+    '-p', `127.0.0.1:${loadPort}:8787`,
+    '-e', `DATABASE_URL=${dbContainer}`,
+    '-e', 'STRRAY_RATE_LIMIT_CLIENT=0',
+    '-e', 'STRRAY_RATE_LIMIT_SITE=0',
+    '-e', 'STRRAY_BATCH_INTERVAL_MS=10000',
+    '-e', 'STRRAY_BATCH_ROWS=100000',
+    '-e', 'STRRAY_QUEUE_CAPACITY=50000',
+    '-e', 'STRRAY_SHUTDOWN_GRACE_SECS=20',
+    '-e', 'STRRAY_LOG_FORMAT=json',
+    image,
+  ]);
+  const loadOrigin = `http://127.0.0.1:${loadPort}`;
+  try {
+    let up = false;
+    for (let i = 0; i < 120 && !up; i++) {
+      try { up = (await fetch(`${loadOrigin}/readyz`)).ok; } catch { await sleep(250); }
+    }
+    assert.ok(up, 'load container ready');
+    const pid = podman(['inspect', '--format', '{{.State.Pid}}', loadName]).trim();
+    const accepted = [];
+    let refused = 0;
+    let stopping = false;
+    let n = 0;
+    const beacon = (pv) => JSON.stringify({
+      v: 1, site: 'load', page_view_id: pv, seq: 0, url: 'https://load.example/p', navigation_type: 'navigate',
+      sample_rate: 1, sent_at: Date.now(),
+      metrics: [
+        { name: 'FCP', id: `v1-${Date.now()}-${pv}1`, value: 900, delta: 900, rating: 'good' },
+        { name: 'LCP', id: `v1-${Date.now()}-${pv}2`, value: 1800, delta: 1800, rating: 'good' },
+        { name: 'TTFB', id: `v1-${Date.now()}-${pv}3`, value: 120, delta: 120, rating: 'good' },
+      ],
+    });
+    // Senders keep going until the collector stops answering.
+    async function sender(w) {
+      for (;;) {
+        const pv = `w${w}n${n++}`;
+        try {
+          const r = await fetch(`${loadOrigin}/v1/ingest?site=load`, {
+            method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: beacon(pv),
+          });
+          await r.arrayBuffer();
+          if (r.status >= 200 && r.status < 300) accepted.push(pv); else refused++;
+        } catch {
+          if (stopping) return;
+          refused++;
+          await sleep(20);
+        }
       }
     }
+    const senders = Array.from({ length: 16 }, (_, w) => sender(w));
+    await sleep(2500);
+    const queued = accepted.length;
+    const storedBefore = Number(psql(dbHost, "SELECT count(*) FROM metric WHERE site = 'load'"));
+    // Peak RSS of the collector (the container's PID 1) so far: sizes the Kubernetes requests/limits.
+    const hwm = execFileSync('grep', ['VmHWM', `/proc/${pid}/status`], { encoding: 'utf8' }).trim();
+    stopping = true;
+    // podman stop sends the image's STOPSIGNAL (SIGTERM) while the senders keep sending.
+    const stop = spawn('podman', [...podmanArgs, 'stop', '-t', '90', loadName], { stdio: 'ignore' });
+    const stopped = new Promise((r) => stop.once('exit', r));
+    await Promise.all(senders);
+    assert.equal(await stopped, 0, 'podman stop');
+    const code = podman(['inspect', '--format', '{{.State.ExitCode}}', loadName]).trim();
+    // `podman logs` replays the container's stderr on its own stderr.
+    const l = spawnSync('podman', [...podmanArgs, 'logs', loadName], { encoding: 'utf8' });
+    const logs = `${l.stdout}${l.stderr}`;
+    assert.equal(code, '0', `exit code; logs:\n${logs.slice(-3000)}`);
+    // The collector's last line says what the drain left behind.
+    assert.match(logs, /strray-collector stopped: rows_not_written=0\b/);
+    assert.ok(queued > 100, `under load when stopped: ${queued} beacons accepted`);
+    assert.ok(storedBefore < queued * 3, `beacons were still queued at SIGTERM (${storedBefore} rows stored of ${queued * 3})`);
+    const stored = Number(psql(dbHost, "SELECT count(DISTINCT page_view_id) FROM metric WHERE site = 'load'"));
+    const rows = Number(psql(dbHost, "SELECT count(*) FROM metric WHERE site = 'load'"));
+    console.log(`DEPLOY accepted=${accepted.length} refused_or_failed=${refused} rows_stored_before_sigterm=${storedBefore} stored_page_views=${stored} rows=${rows} ${hwm.replace(/\s+/g, ' ')}`);
+    assert.equal(stored, accepted.length, 'every accepted beacon is in PostgreSQL');
+    assert.equal(rows, accepted.length * 3);
+  } finally {
+    try { podman(['rm', '-f', '-t', '0', loadName], { stdio: 'ignore' }); } catch {}
   }
-  const senders = Array.from({ length: 16 }, (_, w) => sender(w));
-  await sleep(2500);
-  const before = accepted.length;
-  // Peak RSS of the collector (the container's PID 1) so far: sizes the Kubernetes requests/limits.
-  const hwm = execFileSync('grep', ['VmHWM', `/proc/${pid}/status`], { encoding: 'utf8' }).trim();
-  stopping = true;
-  const stop = spawn('podman', [...podmanArgs, 'stop', '-t', '90', name], { stdio: 'inherit' });
-  const stopped = new Promise((r) => stop.once('exit', r));
-  await Promise.all(senders);
-  assert.equal(await stopped, 0, 'podman stop');
-  const code = podman(['inspect', '--format', '{{.State.ExitCode}}', name]).trim();
-  const logs = podman(['logs', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  assert.equal(code, '0', `exit code; logs:\n${logs.slice(-3000)}`);
-  assert.ok(before > 100, `under load when stopped: ${before} beacons accepted`);
-  const stored = Number(psql(dbHost, "SELECT count(DISTINCT page_view_id) FROM metric WHERE site = 'load'"));
-  const rows = Number(psql(dbHost, "SELECT count(*) FROM metric WHERE site = 'load'"));
-  console.log(`DEPLOY accepted=${accepted.length} refused_or_failed=${refused} stored_page_views=${stored} rows=${rows} ${hwm.replace(/\s+/g, ' ')}`);
-  assert.equal(stored, accepted.length, 'every accepted beacon is in PostgreSQL');
-  assert.equal(rows, accepted.length * 3);
 });

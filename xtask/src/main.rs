@@ -78,6 +78,10 @@ enum Task {
         /// Only the file checks (no image build, no container).
         #[arg(long)]
         static_only: bool,
+        /// Run the container test on the image a previous run built (iterating
+        /// on the test); without it the image is built anew.
+        #[arg(long)]
+        reuse_image: bool,
     },
     /// Container image size and cold start (podman run → /healthz answers).
     BenchImage {
@@ -113,7 +117,10 @@ fn main() -> Result<()> {
             agent::print_sizes(&dist)?;
             agent::print_breakdown(&dist)
         }
-        Task::DeployTest { static_only } => deploy::test(static_only),
+        Task::DeployTest {
+            static_only,
+            reuse_image,
+        } => deploy::test(static_only, reuse_image),
         Task::BenchImage { runs } => deploy::bench(runs.max(1)),
         Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
         Task::BenchOpenMode { beacons } => bench_open::run(beacons),
