@@ -152,7 +152,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     );
     counter(
         "strray_write_errors_total",
-        "Failed batch writes (each is retried).",
+        "Failed batch writes: retried (connectivity) or split to find the refused rows.",
         &[("", "", l(&s.write_errors))],
     );
     let r = state.routes.size();
