@@ -65,13 +65,17 @@ impl IngestLimiter {
         Ok(())
     }
 
-    /// Forgets idle keys so memory stays bounded under many distinct clients.
+    /// Forgets idle keys and gives their memory back, so memory stays bounded
+    /// under many distinct clients — and, in open mode, invented site keys
+    /// (bench-open-mode: without the shrink the map kept its high-water size).
     pub fn prune(&self) {
         if let Some(l) = &self.per_site {
             l.retain_recent();
+            l.shrink_to_fit();
         }
         if let Some(l) = &self.per_client {
             l.retain_recent();
+            l.shrink_to_fit();
         }
     }
 }

@@ -123,8 +123,9 @@ impl Application {
         }
         let pruned = state.clone();
         tokio::spawn(async move {
-            // Often: in open mode every invented site key is a limiter entry until pruned.
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+            // Often: in open mode every invented site key (and every request is
+            // checked before it can be shed) is a limiter entry until pruned.
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
             loop {
                 tick.tick().await;
                 pruned.limiter.prune();
