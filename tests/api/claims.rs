@@ -34,6 +34,8 @@ fn good(pv: &str) -> Vec<u8> {
 #[tokio::test]
 async fn the_per_site_rate_limit_refuses_one_site_only() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
+        // Listed sites: one quota per site (open mode folds keys into buckets).
+        s.sites = Some("shop=*,other=*".into());
         s.rate_limit_site = 2;
         s.rate_limit_client = 0;
     })
