@@ -12,7 +12,13 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 pub struct IngestLimiter {
-    per_site: Option<DefaultKeyedRateLimiter<String>>,
+    // Keyed by a hash of the site key: in open mode anyone can invent site
+    // keys, so the key space is folded into `site_buckets` buckets there
+    // (sites sharing a bucket share its quota) and memory stays bounded
+    // however many keys are invented; with listed sites the full hash is used.
+    per_site: Option<DefaultKeyedRateLimiter<u64>>,
+    site_hasher: std::hash::RandomState,
+    site_mask: u64,
     per_client: Option<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
 }
@@ -38,7 +44,19 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(
 impl IngestLimiter {
     /// A rate of 0 disables that limit.
     pub fn new(site_per_sec: u32, client_per_sec: u32) -> IngestLimiter {
+        Self::with_site_buckets(site_per_sec, client_per_sec, None)
+    }
+
+    /// `site_buckets` (a power of two): fold site keys into that many
+    /// per-site quotas (open mode); `None`: one quota per site.
+    pub fn with_site_buckets(
+        site_per_sec: u32,
+        client_per_sec: u32,
+        site_buckets: Option<u64>,
+    ) -> IngestLimiter {
         IngestLimiter {
+            site_hasher: std::hash::RandomState::new(),
+            site_mask: site_buckets.map_or(u64::MAX, |n| n.next_power_of_two() - 1),
             per_site: keyed(site_per_sec, site_per_sec.saturating_mul(2)),
             per_client: keyed(client_per_sec, client_per_sec.saturating_mul(2)),
             clock: DefaultClock::default(),
@@ -55,7 +73,7 @@ impl IngestLimiter {
             });
         }
         if let Some(l) = &self.per_site
-            && let Err(not_until) = l.check_key(&site.to_string())
+            && let Err(not_until) = l.check_key(&self.site_key(site))
         {
             return Err(Limited {
                 scope: "site",
@@ -65,13 +83,22 @@ impl IngestLimiter {
         Ok(())
     }
 
-    /// Forgets idle keys so memory stays bounded under many distinct clients.
+    fn site_key(&self, site: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.site_hasher.hash_one(site) & self.site_mask
+    }
+
+    /// Forgets idle keys and gives their memory back, so memory stays bounded
+    /// under many distinct clients — and, in open mode, invented site keys
+    /// (bench-open-mode: without the shrink the map kept its high-water size).
     pub fn prune(&self) {
         if let Some(l) = &self.per_site {
             l.retain_recent();
+            l.shrink_to_fit();
         }
         if let Some(l) = &self.per_client {
             l.retain_recent();
+            l.shrink_to_fit();
         }
     }
 }
@@ -93,6 +120,25 @@ mod tests {
         assert_eq!(e.scope, "client");
         assert!(e.retry_after > Duration::ZERO);
         assert!(l.check("s", Some(b)).is_ok());
+    }
+
+    #[test]
+    fn a_site_over_its_burst_is_limited_and_others_are_not() {
+        let l = IngestLimiter::new(2, 0);
+        for _ in 0..4 {
+            assert!(l.check("a", None).is_ok());
+        }
+        assert_eq!(l.check("a", None).unwrap_err().scope, "site");
+        assert!(l.check("b", None).is_ok());
+    }
+
+    #[test]
+    fn open_mode_folds_site_keys_into_bounded_buckets() {
+        let l = IngestLimiter::with_site_buckets(1_000, 0, Some(16));
+        for i in 0..10_000 {
+            let _ = l.check(&format!("s{i}"), None);
+        }
+        assert!(l.per_site.as_ref().unwrap().len() <= 16);
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl Application {
         let readiness = Arc::new(routes::health::Readiness::new());
         routes::health::spawn_readiness_check(store.clone(), readiness.clone());
         // Named sites bound the registry by themselves; open mode needs the caps.
+        let open = matches!(policy, SitePolicy::Open);
         let (max_sites, max_routes) = match policy {
             SitePolicy::Open => (settings.max_tracked_sites, settings.max_tracked_routes),
             SitePolicy::Listed(_) => (usize::MAX, usize::MAX),
@@ -85,7 +86,12 @@ impl Application {
             store: store.clone(),
             queue,
             policy,
-            limiter: IngestLimiter::new(settings.rate_limit_site, settings.rate_limit_client),
+            limiter: IngestLimiter::with_site_buckets(
+                settings.rate_limit_site,
+                settings.rate_limit_client,
+                // Open mode: invented site keys share 4 096 quotas (bounded memory).
+                open.then_some(4096),
+            ),
             routes: RouteRegistry::bounded(settings.max_routes_per_site, max_sites, max_routes),
             readiness,
             budget: Budget::default_with_min_samples(settings.min_samples),
@@ -123,8 +129,9 @@ impl Application {
         }
         let pruned = state.clone();
         tokio::spawn(async move {
-            // Often: in open mode every invented site key is a limiter entry until pruned.
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+            // Often: in open mode every invented site key (and every request is
+            // checked before it can be shed) is a limiter entry until pruned.
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
             loop {
                 tick.tick().await;
                 pruned.limiter.prune();

@@ -28,7 +28,21 @@ fn free_port() -> u16 {
 /// The collector binary on port 0, with `envs`; returns it once it printed the
 /// address it bound (read back from its stdout line), and its stderr lines.
 /// A collector that never says it listens fails the test.
-fn spawn_collector(envs: &[(&str, &str)]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+/// The collector's stderr, read on a thread until the process closes it.
+struct Stderr {
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Stderr {
+    /// All lines, once the process has exited and its stderr is read to the end.
+    fn finish(self) -> Vec<String> {
+        let _ = self.reader.join();
+        std::mem::take(&mut *self.lines.lock().unwrap())
+    }
+}
+
+fn spawn_collector(envs: &[(&str, &str)]) -> (Child, String, Stderr) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strray-collector"));
     cmd.env("STRRAY_BIND", "127.0.0.1:0")
         .env("STRRAY_RATE_LIMIT_CLIENT", "0")
@@ -39,15 +53,16 @@ fn spawn_collector(envs: &[(&str, &str)]) -> (Child, String, Arc<Mutex<Vec<Strin
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    {
-        let (err, lines) = (child.stderr.take().unwrap(), stderr.clone());
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let (err, lines) = (child.stderr.take().unwrap(), lines.clone());
         std::thread::spawn(move || {
             for l in BufReader::new(err).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(l);
             }
-        });
-    }
+        })
+    };
+    let stderr = Stderr { lines, reader };
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -61,9 +76,10 @@ fn spawn_collector(envs: &[(&str, &str)]) -> (Child, String, Arc<Mutex<Vec<Strin
         Ok(base) => (child, base, stderr),
         Err(_) => {
             let _ = child.kill();
+            let _ = child.wait();
             panic!(
                 "the collector never reported its address; stderr:\n{}",
-                stderr.lock().unwrap().join("\n")
+                stderr.finish().join("\n")
             );
         }
     }
@@ -249,7 +265,7 @@ async fn sigterm_during_a_stream_loses_no_accepted_beacon() {
         "collector exits cleanly after draining: {status}"
     );
     assert_eq!(
-        stderr.lock().unwrap().last().map(String::as_str),
+        stderr.finish().last().map(String::as_str),
         Some("strray-collector stopped: rows_not_written=0")
     );
     let stored = stored_page_views(&url).await;
@@ -306,7 +322,7 @@ async fn sigterm_during_an_outage_exits_non_zero_with_the_exact_loss() {
     *stop.lock().unwrap() = true;
     let accepted = streaming.await.unwrap();
     assert_eq!(status.code(), Some(3), "a lossy shutdown is not a success");
-    let last = stderr.lock().unwrap().last().cloned().unwrap_or_default();
+    let last = stderr.finish().last().cloned().unwrap_or_default();
     let reported: u64 = last
         .strip_prefix("strray-collector stopped: rows_not_written=")
         .unwrap_or_else(|| panic!("last line: {last}"))
@@ -418,7 +434,7 @@ async fn the_access_log_leaves_out_query_strings() {
     tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    let log = stderr.lock().unwrap().join("\n");
+    let log = stderr.finish().join("\n");
     assert!(
         log.contains("GET /healthz 200"),
         "the request is logged:\n{log}"

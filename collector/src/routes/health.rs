@@ -161,7 +161,7 @@ fn metrics_text(state: &AppState) -> HttpResponse {
     );
     counter(
         "strray_write_errors_total",
-        "Failed batch writes (each is retried).",
+        "Failed batch writes: retried (connectivity) or split to find the refused rows.",
         &[("", "", l(&s.write_errors))],
     );
     let r = state.routes.size();
