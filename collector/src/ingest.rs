@@ -219,7 +219,9 @@ async fn writer_loop(
                 continue;
             }
         }
-        // Fill the batch until it is full or the interval has passed.
+        // Fill the batch until it is full or the interval has passed. Shutdown
+        // is watched here too: an interval longer than the grace would
+        // otherwise hold this batch until the grace had run out.
         let deadline = tokio::time::Instant::now() + cfg.batch_interval;
         while batch.len() < cfg.batch_rows {
             tokio::select! {
@@ -227,7 +229,12 @@ async fn writer_loop(
                     Some(rows) => batch.extend(rows),
                     None => break,
                 },
-                _ = tokio::time::sleep_until(deadline) => break,
+                _ = shutdown.changed(), if !closing => {
+                    closing = true;
+                    // What is queued still comes through recv(), then None.
+                    rx.close();
+                }
+                _ = tokio::time::sleep_until(deadline), if !closing => break,
             }
         }
         // Bounded concurrency: wait for a free slot, then write in the background.

@@ -276,6 +276,50 @@ async fn sigterm_during_a_stream_loses_no_accepted_beacon() {
     assert_all_kept(&accepted, &stored);
 }
 
+/// A batch interval longer than the shutdown grace: the batch being filled
+/// when SIGTERM arrives is written at once, not after the interval (when the
+/// grace is long over and the rows would be lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_writes_a_filling_batch_without_waiting_for_its_interval() {
+    let url = create_database(&admin_url()).await;
+    let (child, base, stderr) = spawn_collector(&[
+        ("DATABASE_URL", &url),
+        ("STRRAY_BATCH_INTERVAL_MS", "600000"),
+        ("STRRAY_SHUTDOWN_GRACE_SECS", "5"),
+    ]);
+    let client = reqwest::Client::new();
+    let mut accepted = Vec::new();
+    for i in 0..20 {
+        let pv = format!("fill-{i}");
+        let r = client
+            .post(format!("{base}/v1/ingest?site=dur"))
+            .header("content-type", "text/plain")
+            .body(beacon(&pv))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "beacon {pv}: {}", r.status());
+        accepted.push(pv);
+    }
+    assert_eq!(
+        stored_page_views(&url).await.len(),
+        0,
+        "nothing written before SIGTERM: the batch is still filling"
+    );
+    sigterm(&child);
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let last = stderr.finish().last().cloned();
+    assert!(status.success(), "clean exit after the drain: {status}");
+    assert_eq!(
+        last.as_deref(),
+        Some("strray-collector stopped: rows_not_written=0")
+    );
+    assert_all_kept(&accepted, &stored_page_views(&url).await);
+}
+
 /// SIGTERM while PostgreSQL is down, with a short grace: the rows that were
 /// 2xx'd but never written are lost — and the collector says so: exit code 3
 /// and a last line with the exact number (2xx'd rows minus rows in the

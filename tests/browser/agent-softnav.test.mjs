@@ -1,9 +1,9 @@
 // SPA soft navigations (opt-in `data-soft-navs`), compared with web-vitals
-// 6.2.3 `reportSoftNavs: true` in the same page load. Chromium 148 only emits
-// `soft-navigation` entries with --enable-features=SoftNavigationHeuristics, so
-// this file launches its own browser with that switch; the page maps Chromium's
-// pre-launch entry shape to the one web-vitals checks for
-// (pages/agent-softnav-shim.js).
+// 6.2.3 `reportSoftNavs: true` in the same page load. Chromium 156 emits
+// `soft-navigation` entries by default; 148 only with
+// --enable-features=SoftNavigationHeuristics, so this file launches its own
+// browser with that switch; on 148 the page maps Chromium's pre-launch entry
+// shape to the one web-vitals checks for (pages/agent-softnav-shim.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, startSite, launchBrowser, uniqueSite, sleep, returnViaBfcache } from './harness.mjs';
@@ -202,7 +202,16 @@ test('without data-soft-navs the agent sends no soft-navigation metrics', async 
 });
 
 test('with data-soft-navs in a browser without soft-navigation entries, nothing changes', async () => {
+  // Chromium 156 ships soft-navigation entries by default and no switch turns
+  // them off, so this browser hides the entry type from feature detection, the
+  // only thing both the agent and web-vitals look at before observing it.
   const plain = await launchBrowser();
+  await plain.addInitScript(() => {
+    const all = PerformanceObserver.supportedEntryTypes;
+    Object.defineProperty(PerformanceObserver, 'supportedEntryTypes', {
+      get: () => all.filter((t) => t !== 'soft-navigation'),
+    });
+  });
   try {
     const k = await run('', plain);
     // web-vitals (reportSoftNavs on) and the agent (data-soft-navs) both report the landing page only.
