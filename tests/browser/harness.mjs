@@ -31,38 +31,52 @@ function freshDatabase() {
   return admin.replace(/\/[^/]*$/, `/${name}`);
 }
 
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** Starts the real collector binary; resolves once /readyz answers 200. */
+/**
+ * Starts the real collector binary on port 0 and reads the address it bound
+ * from its `strray-collector listening on …` stdout line (no port picked,
+ * released and re-bound: no race with other processes); resolves once
+ * /readyz answers 200. A collector that exits, never says where it listens or
+ * never becomes ready throws, failing the test that started it.
+ */
 export async function startCollector(env = {}) {
-  const port = await freePort();
   const databaseUrl = freshDatabase();
   const child = spawn(need('COLLECTOR_BIN'), [], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
-      STRRAY_BIND: `127.0.0.1:${port}`,
+      STRRAY_BIND: '127.0.0.1:0',
       STRRAY_AGENT_DIR: need('STRRAY_AGENT_DIR'),
       STRRAY_BATCH_INTERVAL_MS: '20',
       STRRAY_MIN_SAMPLES: '1',
       RUST_LOG: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const origin = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  const origin = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('collector: no "listening on" line within 60 s')), 60000);
+    let buf = '';
+    child.once('exit', (code) => reject(new Error(`collector exited (${code}) before listening`)));
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      buf += chunk;
+      const m = buf.match(/strray-collector listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  let ready = false;
+  for (let i = 0; i < 400 && !ready; i++) {
     try {
-      const r = await fetch(`${origin}/readyz`);
-      if (r.ok) break;
+      ready = (await fetch(`${origin}/readyz`)).ok;
     } catch {}
-    await sleep(50);
+    if (!ready) await sleep(50);
+  }
+  if (!ready) {
+    child.kill('SIGKILL');
+    throw new Error(`collector at ${origin} never answered /readyz 200 within 20 s`);
   }
   return {
     origin,

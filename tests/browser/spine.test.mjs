@@ -145,12 +145,17 @@ test('fetch/XHR calls that throw pass through the agent\'s wrappers unchanged an
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${site.origin}/hostile-net.html?site=${key}`);
-  // The wrappers are installed when the agent's script runs.
+  // The agent observes once its wrappers are installed; only then does the
+  // page make its calls (no timer racing the agent's load).
   await page.waitForFunction(() => window.fetch.toString().indexOf('/blocked') < 0);
-  await page.waitForFunction(() => window.__seen.xhr.length === 3);
+  await page.evaluate(() => window.__callAll());
   const seen = await page.evaluate(() => window.__seen);
-  assert.deepEqual(seen.fetch, Array(3).fill('blocked by the page'), 'the page\'s own exception');
-  assert.deepEqual(seen.xhr, ['InvalidStateError', 'InvalidStateError', 'InvalidStateError'], 'the browser\'s own exception');
+  assert.deepEqual(seen.fetch.map((x) => x.message), Array(3).fill('blocked by the page'), 'the page\'s own exception');
+  assert.deepEqual(seen.xhr.map((x) => x.message), Array(3).fill('InvalidStateError'), 'the browser\'s own exception');
+  // Each exception was thrown beneath the agent's wasm wrapper: the calls went through it.
+  for (const x of [...seen.fetch, ...seen.xhr]) {
+    assert.match(x.stack, /\/v1\/agent-[0-9a-f]+\.wasm:wasm-function/, `through the agent's wrapper: ${x.stack}`);
+  }
   // TTI: FCP, then a 5 s quiet window — reached only if nothing stayed in flight.
   const rows = await collector.waitFor(key, (r) => r.some((x) => x.name === 'TTI'), 15000);
   assert.ok(rows.some((x) => x.name === 'TTI'), 'TTI reported');
