@@ -82,7 +82,7 @@ impl ApiError {
     /// Errors that reached a handler through `anyhow` (verdict, reports) are
     /// mapped here: a database that cannot be reached is a 503 the caller can
     /// retry, not an internal error.
-    fn normalised(&self) -> Option<ApiError> {
+    pub(crate) fn normalised(&self) -> Option<ApiError> {
         let ApiError::Unexpected(e) = self else {
             return None;
         };

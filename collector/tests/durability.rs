@@ -736,13 +736,25 @@ async fn a_postgres_restart_mid_stream_loses_no_accepted_beacon() {
         ready.expect("/readyz turned 503 in the outage")["reason"],
         "database_unreachable"
     );
-    for path in ["/v1/sites/dur/verdict", "/"] {
-        let r = reqwest::get(format!("{base}{path}")).await.unwrap();
-        assert_eq!(r.status().as_u16(), 503, "{path}");
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["error"], "database_unavailable", "{path}: {body}");
-        assert!(body["message"].as_str().unwrap().contains("unreachable"));
-    }
+    let r = reqwest::get(format!("{base}/v1/sites/dur/verdict"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503, "verdict");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "database_unavailable", "verdict: {body}");
+    assert!(body["message"].as_str().unwrap().contains("unreachable"));
+    // The dashboard is a browser page: the same 503, said in HTML.
+    let r = reqwest::get(format!("{base}/")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 503, "dashboard");
+    assert!(
+        r.headers().contains_key("retry-after"),
+        "dashboard Retry-After"
+    );
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("the database is unreachable"),
+        "dashboard says why: {page}"
+    );
     // Keep the outage until beacons were accepted in it.
     for _ in 0..200 {
         if accepted.lock().unwrap().len() > during_from + 20 {

@@ -3,8 +3,8 @@
 //!
 //! This is a field *heuristic*: Resource Timing only reports requests once they
 //! finish, so requests still in flight are only known when the caller tracks
-//! them itself (the agent does not patch `fetch`/XHR, so it passes none), and
-//! Long Tasks exist only in Chromium. See metrics-spec §10.3 for the limits.
+//! them itself (the agent wraps `fetch` and `XMLHttpRequest.prototype.send`
+//! and passes their in-flight intervals), and Long Tasks exist only in Chromium. See metrics-spec §10.3 for the limits.
 
 use alloc::vec::Vec;
 

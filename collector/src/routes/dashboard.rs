@@ -118,14 +118,28 @@ pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
 fn html_error(e: ApiError) -> HttpResponse {
     use actix_web::ResponseError;
     let status = e.status_code();
+    // An unreachable database is said as such (503, retry later), not as an
+    // internal error: the operator and the viewer both know what to wait for.
+    let unreachable = matches!(e, ApiError::DatabaseUnavailable)
+        || matches!(e.normalised(), Some(ApiError::DatabaseUnavailable));
     let message = match &e {
         ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Unauthorized(m) => m.clone(),
+        _ if unreachable => ApiError::DatabaseUnavailable.to_string(),
         _ => "the dashboard could not be built; see the collector's log".into(),
     };
-    if status.is_server_error() {
+    if unreachable {
+        tracing::warn!(error = %e, "dashboard: database unreachable");
+    } else if status.is_server_error() {
         tracing::error!(error = %e, "dashboard page failed");
     }
-    error_page(status, &message)
+    let mut page = error_page(status, &message);
+    if unreachable {
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("5"),
+        );
+    }
+    page
 }
 
 /// Where the dashboard goes when a login is needed: the login form, with
