@@ -103,7 +103,7 @@ impl Slot {
 struct Agent {
     cfg: Config,
     page_view: String,
-    seq: u64,
+    seq: u32,
     nav_type: &'static str,
     /// Whether the current metrics began at a restart (`begin`): compared as
     /// an enum rather than `nav_type` strings (smaller wasm).
@@ -238,7 +238,7 @@ pub fn start(config: JsValue) -> bool {
         return false;
     }
     let _ = CB.0.set(crate::sys::callback_fn());
-    crate::net::wrap();
+    crate::net::wrap(&cb(Cb::FetchTrap, 0.0), &cb(Cb::SendTrap, 0.0));
     let agent = Agent {
         cfg,
         page_view: page_view_id(),
@@ -337,11 +337,16 @@ enum Cb {
     RestoreRaf,
     RestoreFrame,
     RestoreHidden,
+    /// A fetch / XHR that started at `x` ended.
+    Untrack,
+    /// The `apply` traps of the fetch / XHR `send` proxies.
+    FetchTrap,
+    SendTrap,
 }
 
 impl Cb {
     /// Indexed by the code the JS callback passes back (`Cb as u32`).
-    const ALL: [Cb; 14] = [
+    const ALL: [Cb; 17] = [
         Cb::Visibility,
         Cb::PageHide,
         Cb::PageShow,
@@ -356,6 +361,9 @@ impl Cb {
         Cb::RestoreRaf,
         Cb::RestoreFrame,
         Cb::RestoreHidden,
+        Cb::Untrack,
+        Cb::FetchTrap,
+        Cb::SendTrap,
     ];
 }
 
@@ -373,10 +381,29 @@ fn cb(c: Cb, x: f64) -> JsValue {
         .map_or(JsValue::UNDEFINED, |f| bind(f, c as u32, x))
 }
 
-/// Entry point of every JS callback (the one closure of `sys::callback_fn`).
-pub fn callback(code: u32, x: f64, e: &JsValue) {
-    if let Some(&c) = Cb::ALL.get(code as usize) {
-        run(c, x, e);
+/// The callback `net` hands fetch / XHR: ends the request started at `t`.
+pub fn untrack_cb(t: f64) -> JsValue {
+    cb(Cb::Untrack, t)
+}
+
+/// Entry point of every JS callback (the one closure of `sys::callback_fn`):
+/// `e` is the event / entry list, or with `b` and `c` a proxy trap's
+/// `(target, this, arguments)`. Only the traps answer (or throw).
+pub fn callback(
+    code: u32,
+    x: f64,
+    e: &JsValue,
+    b: &JsValue,
+    c: &JsValue,
+) -> Result<JsValue, JsValue> {
+    match Cb::ALL.get(code as usize) {
+        Some(Cb::FetchTrap) => crate::net::fetch_trap(e, b, c),
+        Some(Cb::SendTrap) => crate::net::send_trap(e, b, c),
+        Some(&c) => {
+            run(c, x, e);
+            Ok(JsValue::UNDEFINED)
+        }
+        None => Ok(JsValue::UNDEFINED),
     }
 }
 
@@ -450,6 +477,9 @@ fn run(c: Cb, x: f64, e: &JsValue) {
             let h = is_hidden();
             with(|a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
         }
+        Cb::Untrack => crate::net::untrack(x),
+        // Answered in `callback`.
+        Cb::FetchTrap | Cb::SendTrap => {}
     }
 }
 
@@ -481,8 +511,15 @@ fn activated() {
         }
         // INP needs Event Timing with interaction ids (web-vitals' support check).
         let proto = get(&g("PerformanceEventTiming"), "prototype");
+        // `Reflect.has` through the generic call (one import fewer than js-sys's binding).
         if proto.is_object()
-            && js_sys::Reflect::has(&proto, &JsValue::from_str("interactionId")).unwrap_or(false)
+            && call(
+                &g("Reflect"),
+                "has",
+                &[&proto, &JsValue::from_str("interactionId")],
+            )
+            .as_bool()
+                == Some(true)
         {
             a.observe(Kind::Event);
         }
@@ -1147,9 +1184,8 @@ impl Agent {
     /// and hands each to the page's `onMetric` callbacks.
     fn flush(&mut self) {
         let mut metrics = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
+        for (s, &name) in self.slots.iter().zip(MetricName::ALL.iter()) {
             if s.ready && s.value >= 0.0 && s.value != s.sent {
-                let name = MetricName::ALL[i];
                 let unitless = name.is_unitless();
                 let prev = if s.sent.is_nan() { 0.0 } else { s.sent };
                 let mut attr = Vec::new();
@@ -1186,7 +1222,7 @@ impl Agent {
             v.filter(|v| !v.is_empty())
                 .map(|v| Field::Str(wire::truncate_chars(v, wire::MAX_FIELD_CHARS).into()))
         };
-        let mut beacon = Beacon {
+        let mut beacon: Beacon<Field, u32> = Beacon {
             v: vitals_core::WIRE_VERSION,
             site: wire::truncate_chars(&self.cfg.site, wire::MAX_FIELD_CHARS).into(),
             page_view_id: self.page_view.clone(),
@@ -1265,21 +1301,12 @@ fn metric_id() -> String {
 }
 
 /// Decimal digits of `n` (no `core::fmt`: it is large in wasm).
+/// Recursive rather than a digit buffer: no indexing, so no bounds-check panic.
 fn push_u64(s: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    if n >= 10 {
+        push_u64(s, n / 10);
     }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
-    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// A page-view id of 22 characters from `[A-Za-z0-9]`.

@@ -12,7 +12,7 @@ use js_sys::{Array, Function, Object, Proxy, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::sys::{bind_value, call, global, now, set};
+use crate::sys::{call, global, now, set};
 
 struct Global<T>(T);
 
@@ -25,9 +25,8 @@ unsafe impl<T> Sync for Global<T> {}
 /// requests finish cannot grow it without limit).
 static IN_FLIGHT: Global<RefCell<Vec<f64>>> = Global(RefCell::new(Vec::new()));
 const MAX_IN_FLIGHT: usize = 1000;
-/// The page's `fetch` before the wrap, and the request-done callback.
+/// The page's `fetch` before the wrap.
 static ORIGINAL_FETCH: Global<OnceCell<JsValue>> = Global(OnceCell::new());
-static DONE: Global<OnceCell<JsValue>> = Global(OnceCell::new());
 
 /// Start times of the requests in flight now.
 pub fn in_flight() -> Vec<f64> {
@@ -46,7 +45,8 @@ fn track(t: f64) {
     }
 }
 
-fn untrack(t: f64) {
+/// A request started at `t` ended (the agent's `Cb::Untrack` callback).
+pub fn untrack(t: f64) {
     if let Ok(mut v) = IN_FLIGHT.0.try_borrow_mut()
         && let Some(i) = v.iter().position(|&x| x == t)
     {
@@ -54,95 +54,85 @@ fn untrack(t: f64) {
     }
 }
 
-/// `done.bind(null, t)`: untracks `t` when called.
+/// A JS function that untracks `t` when called: the agent's one callback
+/// bound to `Cb::Untrack` (no closure type of its own).
 fn done_for(t: f64) -> JsValue {
-    DONE.0
-        .get()
-        .map_or(JsValue::UNDEFINED, |d| bind_value(d, &JsValue::from_f64(t)))
+    crate::agent::untrack_cb(t)
 }
 
 /// The page's own `fetch(...args)` (not counted as in flight).
 pub fn fetch(args: &[&JsValue]) -> JsValue {
     match ORIGINAL_FETCH.0.get() {
-        Some(f) => {
-            let a = Array::new();
-            for v in args {
-                a.push(v);
-            }
-            f.dyn_ref::<Function>()
-                .and_then(|f| Reflect::apply(f, &global(), &a).ok())
-                .unwrap_or(JsValue::UNDEFINED)
-        }
+        Some(f) => f
+            .dyn_ref::<Function>()
+            .and_then(|f| crate::sys::apply(f, &global(), args).ok())
+            .unwrap_or(JsValue::UNDEFINED),
         None => call(&global(), "fetch", args),
     }
 }
 
-type Trap = dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>;
-
 /// `new Proxy(f, { apply: trap })`.
-fn proxy(f: &JsValue, trap: Closure<Trap>) -> Option<JsValue> {
+fn proxy(f: &JsValue, trap: &JsValue) -> Option<JsValue> {
     let handler = Object::new();
-    set(&handler, "apply", &trap.into_js_value());
-    let f = f.dyn_ref::<Object>()?;
-    Some(Proxy::new(f, &handler).into())
+    set(&handler, "apply", trap);
+    // Callers checked `is_function()`: no `instanceof Object` import needed.
+    Some(Proxy::new(f.unchecked_ref::<Object>(), &handler).into())
 }
 
 /// Wraps `fetch` and `XMLHttpRequest.prototype.send` (once per page: the
-/// agent starts once). The wrappers live as long as the page.
-pub fn wrap() {
-    let _ = DONE
-        .0
-        .set(Closure::<dyn FnMut(f64)>::new(|t: f64| untrack(t)).into_js_value());
+/// agent starts once). The wrappers live as long as the page. Their traps are
+/// the agent's one callback bound to `Cb::FetchTrap` / `Cb::SendTrap`.
+pub fn wrap(fetch_trap: &JsValue, send_trap: &JsValue) {
     let w = global();
     let f = crate::sys::get(&w, "fetch");
     if f.is_function() {
         let _ = ORIGINAL_FETCH.0.set(f.clone());
-        let trap = Closure::<Trap>::new(|target: JsValue, this: JsValue, args: JsValue| {
-            let t = now();
-            let p = apply(&target, &this, &args)?;
-            // A page's polyfill may return no promise: nothing in flight then.
-            if crate::sys::get(&p, "then").is_function() {
-                track(t);
-                let d = done_for(t);
-                call(&p, "then", &[&d, &d]);
-            }
-            Ok(p)
-        });
-        if let Some(p) = proxy(&f, trap) {
+        if let Some(p) = proxy(&f, fetch_trap) {
             set(&w, "fetch", &p);
         }
     }
     let proto = crate::sys::get(&crate::sys::get(&w, "XMLHttpRequest"), "prototype");
     let send = crate::sys::get(&proto, "send");
-    if send.is_function() {
-        let trap = Closure::<Trap>::new(|target: JsValue, this: JsValue, args: JsValue| {
-            let t = now();
-            let d = done_for(t);
-            // Listen first: a synchronous request ends inside `send`.
-            call(
-                &this,
-                "addEventListener",
-                &[&JsValue::from_str("loadend"), &d],
-            );
-            track(t);
-            match apply(&target, &this, &args) {
-                Ok(v) => Ok(v),
-                Err(e) => {
-                    // Not sent (e.g. not opened): not in flight.
-                    untrack(t);
-                    call(
-                        &this,
-                        "removeEventListener",
-                        &[&JsValue::from_str("loadend"), &d],
-                    );
-                    Err(e)
-                }
-            }
-        });
-        if let Some(p) = proxy(&send, trap) {
-            set(&proto, "send", &p);
-        }
+    if send.is_function()
+        && let Some(p) = proxy(&send, send_trap)
+    {
+        set(&proto, "send", &p);
     }
+}
+
+/// The fetch proxy's `apply` trap: the page's call, counted while in flight.
+pub fn fetch_trap(target: &JsValue, this: &JsValue, args: &JsValue) -> Result<JsValue, JsValue> {
+    let t = now();
+    let p = apply(target, this, args)?;
+    // A page's polyfill may return no promise: nothing in flight then.
+    if crate::sys::get(&p, "then").is_function() {
+        track(t);
+        let d = done_for(t);
+        call(&p, "then", &[&d, &d]);
+    }
+    Ok(p)
+}
+
+/// The XHR `send` proxy's `apply` trap.
+pub fn send_trap(target: &JsValue, this: &JsValue, args: &JsValue) -> Result<JsValue, JsValue> {
+    let t = now();
+    let d = done_for(t);
+    // Listen first: a synchronous request ends inside `send`.
+    call(
+        this,
+        "addEventListener",
+        &[&JsValue::from_str("loadend"), &d],
+    );
+    track(t);
+    apply(target, this, args).inspect_err(|_| {
+        // Not sent (e.g. not opened): not in flight.
+        untrack(t);
+        call(
+            this,
+            "removeEventListener",
+            &[&JsValue::from_str("loadend"), &d],
+        );
+    })
 }
 
 /// `Reflect.apply(target, this, args)`, its exception as `Err`.

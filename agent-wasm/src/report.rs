@@ -10,7 +10,7 @@ use core::cell::RefCell;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::sys::{get, items, object, set};
+use crate::sys::{apply, get, items, object, set};
 
 struct Global<T>(T);
 
@@ -49,7 +49,7 @@ pub fn metrics(records: &JsValue, navigation_type: &str) {
             set(&m, "attribution", &object());
         }
         for f in &callbacks {
-            let _ = f.call1(&JsValue::UNDEFINED, &m);
+            let _ = apply(f, &JsValue::UNDEFINED, &[&m]);
         }
     }
 }

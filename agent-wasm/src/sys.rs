@@ -67,19 +67,41 @@ pub fn object() -> JsValue {
 /// `o[method](...args)`, or `undefined` if it is not a function or throws.
 #[inline(never)]
 pub fn call(o: &JsValue, method: &str, args: &[&JsValue]) -> JsValue {
-    let Ok(f) = get(o, method).dyn_into::<Function>() else {
-        return JsValue::UNDEFINED;
-    };
+    try_call(o, method, args).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `o[method](...args)`; `Err` if it is not a function or throws.
+#[inline(never)]
+pub fn try_call(o: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsValue> {
+    let f = get(o, method)
+        .dyn_into::<Function>()
+        .map_err(|_| JsValue::UNDEFINED)?;
+    apply(&f, o, args)
+}
+
+/// `f.apply(this, args)` through `Reflect.apply` (its exception as `Err`;
+/// one import for every call the agent makes).
+#[inline(never)]
+pub fn apply(f: &Function, this: &JsValue, args: &[&JsValue]) -> Result<JsValue, JsValue> {
     let a = Array::new();
     for v in args {
         a.push(v);
     }
-    Reflect::apply(&f, o, &a).unwrap_or(JsValue::UNDEFINED)
+    Reflect::apply(f, this, &a)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis`: every browser the agent supports has it, so js-sys's
+    /// `global()` fallbacks (self / window / global: three more imports) are
+    /// not needed.
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: JsValue;
 }
 
 /// The global object (`window`).
 pub fn global() -> JsValue {
-    js_sys::global().into()
+    GLOBAL_THIS.with(JsValue::clone)
 }
 
 /// `globalThis[k]`.
@@ -139,7 +161,12 @@ pub struct Listener {
 impl Listener {
     /// Adds `f` as a capture listener for `ty` on `target`; None if that fails.
     pub fn new(target: &JsValue, ty: &'static str, f: JsValue) -> Option<Listener> {
-        let target = target.dyn_ref::<web_sys::EventTarget>()?.clone();
+        // Unchecked (no `instanceof` import): targets are window / document,
+        // and on anything else `addEventListener` throws, which is caught.
+        if !target.is_object() {
+            return None;
+        }
+        let target = target.unchecked_ref::<web_sys::EventTarget>().clone();
         let f = f.dyn_into::<Function>().ok()?;
         target
             .add_event_listener_with_callback_and_bool(ty, &f, true)
@@ -166,11 +193,8 @@ impl Observer {
         let o = web_sys::PerformanceObserver::new(&f).ok()?;
         // `observe({type, buffered, durationThreshold})`: web-sys's init
         // dictionary lacks those members (toolchain.md pitfall 4).
-        let ok = Reflect::get(&o, &JsValue::from_str("observe"))
-            .ok()
-            .and_then(|m| m.dyn_into::<Function>().ok())
-            .is_some_and(|m| m.call1(&o, init).is_ok());
-        ok.then_some(Observer(o))
+        try_call(&o, "observe", &[init]).ok()?;
+        Some(Observer(o))
     }
 
     /// Pending entries (`takeRecords()`).
@@ -186,12 +210,18 @@ impl Drop for Observer {
 }
 
 /// The agent's one JS callback: a page-lifetime closure calling
-/// `agent::callback(code, x, arg)`; each listener / observer / timer is it
-/// bound to its code (`bind`), so there is one closure, not one per use.
+/// `agent::callback(code, x, ...its arguments)`; each listener / observer /
+/// timer / proxy trap is it bound to its code (`bind`), so there is one
+/// closure, not one per use. `Fn`, not `FnMut`: wasm-bindgen lets an `Fn`
+/// closure be re-entered (a synchronous XHR's `loadend` inside the `send`
+/// trap, a page's `onMetric` callback that clicks or fetches), where an
+/// `FnMut` one would throw "closure invoked recursively" into the page.
 pub fn callback_fn() -> JsValue {
-    Closure::<dyn FnMut(u32, f64, JsValue)>::new(|code: u32, x: f64, e: JsValue| {
-        crate::agent::callback(code, x, &e)
-    })
+    Closure::<dyn Fn(u32, f64, JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+        |code: u32, x: f64, a: JsValue, b: JsValue, c: JsValue| {
+            crate::agent::callback(code, x, &a, &b, &c)
+        },
+    )
     .into_js_value()
 }
 
@@ -217,9 +247,4 @@ pub fn is_hidden() -> bool {
 /// `document.prerendering === true`.
 pub fn is_prerendering() -> bool {
     is_true(&g("document"), "prerendering")
-}
-
-/// `f.bind(null, v)`.
-pub fn bind_value(f: &JsValue, v: &JsValue) -> JsValue {
-    call(f, "bind", &[&JsValue::NULL, v])
 }

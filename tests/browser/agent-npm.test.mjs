@@ -72,6 +72,30 @@ test('onMetric(callback) sees exactly what the collector stored, in web-vitals s
   }
 });
 
+test('an onMetric callback may fetch, click and XHR synchronously: no error thrown into the page, nothing lost', async () => {
+  // The agent's callbacks are one wasm-bindgen closure; one that could not be
+  // re-entered would throw "closure invoked recursively" into the page here
+  // (the browser's pageerror count, checked when the browser closes).
+  const k = uniqueSite('reentry');
+  const p = await browser.newPage();
+  await p.goto(`${site.origin}/agent-reentry.html?site=${k}`);
+  assert.equal(await p.evaluate(() => window.__init), true);
+  await sleep(500);
+  await p.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  });
+  await p.waitForFunction(() => window.__forwarded > 0 && window.__forwarded === window.__sync.length);
+  const got = await p.evaluate(() => ({ sync: window.__sync, clicks: window.__clicks, forwarded: window.__forwarded }));
+  assert.ok(got.sync.length >= 3, `callback ran per metric: ${JSON.stringify(got)}`);
+  assert.ok(got.sync.every((s) => s === 200), 'every synchronous XHR completed');
+  assert.equal(got.clicks, got.sync.length, 'every dispatched click reached the page');
+  assert.deepEqual(browser.pageErrors, [], 'no error thrown into the page');
+  await p.close();
+  const rows = await collector.waitFor(k, (r) => r.length >= got.sync.length);
+  assert.equal(rows.length, got.sync.length, 'every metric handed to the callback was stored');
+});
+
 test('init() never rejects: missing options, a bad endpoint, a wasm that 404s all resolve false', async () => {
   const cases = [
     {},

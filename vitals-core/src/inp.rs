@@ -200,7 +200,9 @@ impl InteractionManager {
             .position(|i| i.id == entry.interaction_id)
         {
             Some(pos) => {
-                let it = &mut self.longest[pos];
+                let Some(it) = self.longest.get_mut(pos) else {
+                    return;
+                };
                 if entry.duration > it.latency {
                     it.latency = entry.duration;
                     it.entries.clear();
@@ -225,10 +227,17 @@ impl InteractionManager {
             }
         };
         // The changed item only ever gets longer: bubble it towards the front.
+        // `get_mut` rather than indexing: no bounds-check panic (and its
+        // formatting code) in the wasm agent.
         let mut i = pos;
-        while i > 0 && self.longest[i - 1].latency < self.longest[i].latency {
-            self.longest.swap(i - 1, i);
-            i -= 1;
+        while i > 0 {
+            match self.longest.get_mut(i - 1..=i) {
+                Some([a, b]) if a.latency < b.latency => {
+                    core::mem::swap(a, b);
+                    i -= 1;
+                }
+                _ => break,
+            }
         }
         self.longest.truncate(MAX_INTERACTIONS);
     }

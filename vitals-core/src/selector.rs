@@ -44,11 +44,17 @@ pub fn step(node_name: &str, is_element: bool, id: &str, classes: &[String]) -> 
         }
     }
     // Insertion sort: classes are few, and this keeps `slice::sort` out of wasm.
+    // `get_mut` rather than indexing: no bounds-check panic in the wasm agent.
     for i in 1..parts.len() {
         let mut j = i;
-        while j > 0 && js_cmp(parts[j - 1], parts[j]) == Ordering::Greater {
-            parts.swap(j - 1, j);
-            j -= 1;
+        while j > 0 {
+            match parts.get_mut(j - 1..=j) {
+                Some([a, b]) if js_cmp(a, b) == Ordering::Greater => {
+                    core::mem::swap(a, b);
+                    j -= 1;
+                }
+                _ => break,
+            }
         }
     }
     let mut s = String::from(node_name);

@@ -22,7 +22,8 @@ pub const MAX_FIELD_CHARS: usize = 256;
 pub const MAX_BEACON_BYTES: usize = 16 * 1024;
 
 /// One beacon: the page-view-level fields and the metrics being reported.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// `Serialize` is written out below (as a map, not serde's struct form).
+#[derive(Deserialize, Clone, Debug, PartialEq)]
 pub struct Beacon<L = Field, S = u64> {
     /// Wire format version ([`crate::WIRE_VERSION`]).
     pub v: u32,
@@ -48,8 +49,8 @@ pub struct Beacon<L = Field, S = u64> {
     pub connection: Option<L>,
 }
 
-/// One metric of a beacon.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One metric of a beacon (`Serialize` below, as for [`Beacon`]).
+#[derive(Deserialize, Clone, Debug, PartialEq)]
 pub struct MetricRecord<L = Field> {
     /// `FCP`, `LCP`, ... ([`crate::MetricName`]).
     pub name: String,
@@ -67,6 +68,61 @@ pub struct MetricRecord<L = Field> {
     /// Flat object of strings and numbers (target, phases, ...).
     #[serde(default = "none", skip_serializing_if = "Option::is_none")]
     pub attribution: Option<L>,
+}
+
+// `Serialize` by hand, as a map: serde-wasm-bindgen turns a derived struct's
+// field names into JS strings through a hash-map cache whose code (hashbrown,
+// RefCell panics and their formatting) cost the agent ~0.6 KB brotli; map keys
+// are plain strings. The output is the same JSON object, with absent options
+// omitted as the derived `skip_serializing_if` did; the round-trip tests below
+// fail if a field is forgotten here.
+impl<L: Serialize, S: Serialize> Serialize for Beacon<L, S> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = z.serialize_map(None)?;
+        m.serialize_entry("v", &self.v)?;
+        m.serialize_entry("site", &self.site)?;
+        m.serialize_entry("page_view_id", &self.page_view_id)?;
+        m.serialize_entry("url", &self.url)?;
+        m.serialize_entry("navigation_type", &self.navigation_type)?;
+        m.serialize_entry("metrics", &self.metrics)?;
+        if let Some(x) = &self.seq {
+            m.serialize_entry("seq", x)?;
+        }
+        optional(&mut m, "sample_rate", &self.sample_rate)?;
+        optional(&mut m, "sent_at", &self.sent_at)?;
+        optional(&mut m, "release", &self.release)?;
+        optional(&mut m, "route", &self.route)?;
+        optional(&mut m, "connection", &self.connection)?;
+        m.end()
+    }
+}
+
+impl<L: Serialize> Serialize for MetricRecord<L> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = z.serialize_map(None)?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("value", &self.value)?;
+        optional(&mut m, "delta", &self.delta)?;
+        optional(&mut m, "rating", &self.rating)?;
+        optional(&mut m, "navigation_type", &self.navigation_type)?;
+        optional(&mut m, "attribution", &self.attribution)?;
+        m.end()
+    }
+}
+
+/// `k: v` if `v` is present (one copy of the skip rule).
+fn optional<M: serde::ser::SerializeMap, L: Serialize>(
+    m: &mut M,
+    k: &str,
+    v: &Option<L>,
+) -> Result<(), M::Error> {
+    match v {
+        Some(v) => m.serialize_entry(k, v),
+        None => Ok(()),
+    }
 }
 
 // A function, not `#[serde(default)]`: that would require `L: Default`.
@@ -220,6 +276,44 @@ mod tests {
         assert_eq!(c.route, None);
         // Absent optional fields are omitted, not null.
         assert!(!json.contains("null"), "{json}");
+    }
+
+    #[test]
+    fn every_field_is_written_and_read_back() {
+        let mut b = agent_beacon();
+        b.route = Some(Field::Str("/p/:id".into()));
+        b.connection = Some(Field::Str("4g".into()));
+        b.metrics[1].navigation_type = Some(Field::Str("back-forward-cache".into()));
+        let json = serde_json::to_string(&b).expect("serializes");
+        let back: Beacon = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, b);
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(
+            keys(&v),
+            [
+                "connection",
+                "metrics",
+                "navigation_type",
+                "page_view_id",
+                "release",
+                "route",
+                "sample_rate",
+                "sent_at",
+                "seq",
+                "site",
+                "url",
+                "v"
+            ]
+        );
+        assert_eq!(
+            keys(&v["metrics"][1]),
+            ["delta", "id", "name", "navigation_type", "rating", "value"]
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct AgentDist {
 /// must stay at or below this (bytes). Issue 14's gate is 20 KB (goal 14 KB);
 /// this sits just above today's size so any growth fails the build: lower it
 /// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
-pub const BROTLI_BUDGET_BYTES: u64 = 23_600;
+pub const BROTLI_BUDGET_BYTES: u64 = 19_700;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2), and the size passes: merge
@@ -380,9 +380,19 @@ fn remap_flags(root: &Path) -> Option<String> {
     if root.contains(char::is_whitespace) || home.contains(char::is_whitespace) {
         return None;
     }
-    Some(format!(
-        "--remap-path-prefix={root}=/src --remap-path-prefix={home}=/cargo"
-    ))
+    let mut flags = format!("--remap-path-prefix={root}=/src --remap-path-prefix={home}=/cargo");
+    // Registry sources last (the last matching prefix wins): their panic
+    // locations then read `/c/js-sys-0.3.107/...`, not the index's long directory name.
+    let registry = Path::new(home).join("registry/src");
+    for dir in fs::read_dir(&registry).into_iter().flatten().flatten() {
+        let path = dir.path();
+        let path = path.to_str()?;
+        if path.contains(char::is_whitespace) {
+            return None;
+        }
+        flags.push_str(&format!(" --remap-path-prefix={path}=/c"));
+    }
+    Some(flags)
 }
 
 /// 64-bit FNV-1a, hex: a content hash for cache-busting file names.
