@@ -67,6 +67,14 @@ pub fn on_metric(
     report::on_metric(callback);
 }
 
+/// The selector the agent would report for `node` (test builds only: see the
+/// `test-exports` feature).
+#[cfg(feature = "test-exports")]
+#[wasm_bindgen(js_name = selectorOf)]
+pub fn selector_of(node: JsValue) -> String {
+    dom::selector(&node)
+}
+
 /// wasm32 without threads: there is exactly one thread, so the allocator's
 /// single-threaded assumption holds.
 #[cfg(target_arch = "wasm32")]

@@ -96,6 +96,25 @@ fn ensure_tool(bin: &str, crate_name: &str, version: &str) -> Result<()> {
         .with_context(|| format!("cargo install {crate_name} --version {version}"))
 }
 
+/// A debug build of the agent with its test exports (`selectorOf`), for the
+/// node test comparing the selector walk with web-vitals' getSelector:
+/// `target/agent-test-pkg/agent.js` (+ `agent_bg.wasm`). Never shipped.
+pub fn build_test_pkg() -> Result<PathBuf> {
+    let root = crate::root();
+    let pkg = target_dir(&root).join("agent-test-pkg");
+    crate::run(
+        Command::new("wasm-pack")
+            .current_dir(&root)
+            .args(["build", "agent-wasm", "--dev", "--target", "web"])
+            .args(["--out-name", "agent", "--out-dir"])
+            .arg(&pkg)
+            .env("CARGO_TARGET_DIR", target_dir(&root))
+            .args(["--", "--features", "test-exports"]),
+    )
+    .context("wasm-pack build of the agent's test package")?;
+    Ok(pkg)
+}
+
 pub fn build() -> Result<AgentDist> {
     let root = crate::root();
     let target_dir = target_dir(&root);

@@ -53,6 +53,7 @@ pub fn run(browser: bool) -> Result<()> {
 
     eprintln!("xtask: building the agent");
     let dist = crate::agent::build()?;
+    let test_pkg = crate::agent::build_test_pkg()?;
 
     eprintln!("xtask: unit and API tests");
     crate::run(
@@ -92,6 +93,7 @@ pub fn run(browser: bool) -> Result<()> {
                 .args(&files)
                 .env("DATABASE_URL", &url)
                 .env("STRRAY_AGENT_DIR", &dist.dir)
+                .env("STRRAY_AGENT_TEST_PKG", &test_pkg)
                 .env("COLLECTOR_BIN", root.join("target/debug/strray-collector")),
         )?;
     }
