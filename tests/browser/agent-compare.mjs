@@ -91,11 +91,12 @@ function pairReports(lib, agent, detail) {
 /**
  * Waits until the libraries have reported and the agent's rows cover them,
  * then compares. `expect` lists metric names that must be present (so a test
- * cannot pass with both sides empty); `ready(reports)` may wait for more.
+ * cannot pass with both sides empty); `ready(reports)` may wait for more;
+ * `frameTolerance` (ms) bounds bfcache FCP/LCP differences.
  * `extra(m)` gets the pairs keyed `name/navigationType` and
  * `name/navigationType path` (each key only where it names one pair).
  */
-export async function compare({ site, collector }, siteKey, expect, { extra = () => {}, ready = () => true } = {}) {
+export async function compare({ site, collector }, siteKey, expect, { extra = () => {}, ready = () => true, frameTolerance = 5 } = {}) {
   // The libraries report synchronously on pagehide/hidden; give the beacons a moment.
   const mine = () => site.beacons.filter((b) => b.site === siteKey);
   const done = (reports) => expect.every((n) => reports.some((b) => b.name === n)) && ready(reports);
@@ -120,10 +121,10 @@ export async function compare({ site, collector }, siteKey, expect, { extra = ()
     // After a bfcache restore FCP and LCP are "now" inside a double-rAF callback.
     // Callbacks of different libraries run one after another in the same frame, so
     // they differ by the time the earlier ones took (web-vitals' own FCP and LCP
-    // once differed by 3.4 ms here): 5 ms, well below one frame (16.7 ms), so an
-    // agent that waited one frame more or less than two would fail.
+    // once differed by 3.4 ms here): 5 ms by default, well below one frame
+    // (16.7 ms), so an agent that waited one frame more or less than two would fail.
     const frameTimed = l.navigationType === 'back-forward-cache' && (l.name === 'FCP' || l.name === 'LCP');
-    const tol = l.name === 'CLS' ? 1e-4 : l.name === 'TTI' ? 50 : frameTimed ? 5 : 1;
+    const tol = l.name === 'CLS' ? 1e-4 : l.name === 'TTI' ? 50 : frameTimed ? frameTolerance : 1;
     assert.ok(Math.abs(a.value - l.value) <= tol, `${what}: agent ${a.value} vs ${l.lib} ${l.value} (±${tol})${detail}`);
     if (l.rating) assert.equal(a.rating, l.rating, `${what} rating`);
     const attr = a.attribution || {}; // the API answers attribution as an object

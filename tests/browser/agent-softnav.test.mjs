@@ -113,7 +113,13 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
     await p.click('#buy');
     await sleep(500);
     await leave(page);
+    // Here web-vitals also handles the soft navigation's state in the restore's
+    // frame: on a loaded machine (load average 7 on 2 cores) 1 run in 46 had
+    // its FCP and LCP 4.5 / 4.7 ms after the agent's reading (the rest within
+    // 0.8 ms), and one run earlier 6.9 ms. So 10 ms, not 5: still below the one
+    // frame (16.7 ms; 24 ms measured) by which a single-rAF agent differs.
     const { agent, pairs } = await compare(k, soft, {
+      frameTolerance: 10,
       ready: (lib) => lib.some((r) => r.name === 'INP' && r.navigationType === 'back-forward-cache'),
       extra: (m) => {
         for (const n of soft) {
@@ -123,7 +129,7 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
         }
       },
     });
-    // The frame-timed gaps (compare allows 5 ms), for the record.
+    // The frame-timed gaps, for the record.
     const gaps = pairs.filter(([l]) => l.navigationType === 'back-forward-cache' && ['FCP', 'LCP'].includes(l.name));
     t.diagnostic(`bfcache FCP/LCP agent − web-vitals: ${gaps.map(([l, a]) => `${l.name} ${(a.value - l.value).toFixed(1)} ms`).join(', ')}`);
     assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page, soft navigation, restore');
