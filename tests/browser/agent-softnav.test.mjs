@@ -33,10 +33,15 @@ async function open(b, k, query = '') {
   return { p, errors };
 }
 
-/** Leaves the page (a real pagehide + hidden) and asserts it threw nothing. */
+/**
+ * Leaves the page (a real pagehide + hidden) and asserts it threw nothing. The
+ * tab stays open: a page left for the bfcache runs its pagehide and hidden
+ * handlers after the next page commits, and closing the tab at once lost the
+ * final reports of both the agent and web-vitals (2 runs in 60 of the bfcache
+ * test on a loaded machine). The browser's closing check still sees its errors.
+ */
 async function leave({ p, errors }) {
   await p.goto('about:blank');
-  await p.close();
   assert.deepEqual(errors, [], 'no page errors');
 }
 
@@ -114,13 +119,16 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
     await sleep(500);
     await leave(page);
     // Here web-vitals also handles the soft navigation's state in the restore's
-    // frame: on a loaded machine (load average 7 on 2 cores) 1 run in 46 had
-    // its FCP and LCP 4.5 / 4.7 ms after the agent's reading (the rest within
-    // 0.8 ms), and one run earlier 6.9 ms. So 10 ms, not 5: still below the one
-    // frame (16.7 ms; 24 ms measured) by which a single-rAF agent differs.
+    // frame: on a loaded machine (load average up to 7 on 2 cores) 2 runs in
+    // 66 had its FCP and LCP 4.5 / 4.7 and 5.2 / 5.5 ms after the agent's
+    // reading (the rest within 0.8 ms), and one run earlier 6.9 ms. So 10 ms,
+    // not 5: still below the one frame (16.7 ms; 24 ms measured) by which a
+    // single-rAF agent differs.
     const { agent, pairs } = await compare(k, soft, {
       frameTolerance: 10,
-      ready: (lib) => lib.some((r) => r.name === 'INP' && r.navigationType === 'back-forward-cache'),
+      // INP comes at the click (reportAllChanges), CLS only once the page is
+      // hidden: a run on a loaded machine compared before that CLS arrived.
+      ready: (lib) => ['INP', 'CLS'].every((n) => lib.some((r) => r.name === n && r.navigationType === 'back-forward-cache')),
       extra: (m) => {
         for (const n of soft) {
           const pair = m[`${n}/back-forward-cache /products`];
