@@ -1,12 +1,13 @@
 // Conformance: every scenario page loads our agent (script tag) AND Google's
 // web-vitals (current major; v4 for FID) and tti-polyfill in the same page load.
 // The libraries' reports reach the test's site server; the agent's reach the
-// real collector (PostgreSQL). Both sets must agree: same reports, timings within
+// real collector (PostgreSQL). Both sets must agree, paired by page view and
+// metric id (agent-compare.mjs): same reports, timings within
 // 1 ms (FCP/LCP after a bfcache restore, timed in a double-rAF callback: 5 ms),
 // CLS within 1e-4, TTI within 50 ms, same navigation type and attribution.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startSite, launchBrowser, uniqueSite, sleep } from './harness.mjs';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep, pageErrors } from './harness.mjs';
 import { compare as compareWith } from './agent-compare.mjs';
 
 let collector, site, browser;
@@ -27,8 +28,7 @@ after(async () => {
 async function scenario(page, act = async () => {}, { query = '' } = {}) {
   const siteKey = uniqueSite(page.replace(/\W/g, ''));
   const p = await browser.newPage();
-  const errors = [];
-  p.on('pageerror', (e) => errors.push(String(e)));
+  const errors = pageErrors(p);
   await p.goto(`${site.origin}/${page}?site=${siteKey}${query}`);
   await act(p);
   await p.goto('about:blank');

@@ -6,7 +6,7 @@
 // shape to the one web-vitals checks for (pages/agent-softnav-shim.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCollector, startSite, launchBrowser, uniqueSite, sleep, returnViaBfcache } from './harness.mjs';
+import { startCollector, startSite, launchBrowser, uniqueSite, sleep, returnViaBfcache, pageErrors } from './harness.mjs';
 import { compare as compareWith } from './agent-compare.mjs';
 
 const SOFT_NAV_FLAG = '--enable-features=SoftNavigationHeuristics';
@@ -25,13 +25,31 @@ after(async () => {
   await collector?.stop();
 });
 
+/** Opens the soft-navigation page as site `k` (`query` appended), collecting its page errors. */
+async function open(b, k, query = '') {
+  const p = await b.newPage();
+  const errors = pageErrors(p);
+  await p.goto(`${site.origin}/agent-softnav.html?site=${k}${query}`);
+  return { p, errors };
+}
+
+/**
+ * Leaves the page (a real pagehide + hidden) and asserts it threw nothing. The
+ * tab stays open: a page left for the bfcache runs its pagehide and hidden
+ * handlers after the next page commits, and closing the tab at once lost the
+ * final reports of both the agent and web-vitals (2 runs in 60 of the bfcache
+ * test on a loaded machine). The browser's closing check still sees its errors.
+ */
+async function leave({ p, errors }) {
+  await p.goto('about:blank');
+  assert.deepEqual(errors, [], 'no page errors');
+}
+
 /** Landing route, a slow click, a soft navigation, a shift and a slow click on the new route; then leave. */
 async function run(query = '', b = browser) {
   const k = uniqueSite('softnav');
-  const p = await b.newPage();
-  const errors = [];
-  p.on('pageerror', (e) => errors.push(String(e)));
-  await p.goto(`${site.origin}/agent-softnav.html?site=${k}${query}`);
+  const page = await open(b, k, query);
+  const { p } = page;
   const supported = await p.evaluate(() => PerformanceObserver.supportedEntryTypes.includes('soft-navigation'));
   assert.equal(supported, b === browser, 'soft-navigation entries only with the feature flag');
   await sleep(600);
@@ -42,59 +60,18 @@ async function run(query = '', b = browser) {
   await sleep(1200);
   await p.click('#buy');
   await sleep(500);
-  await p.goto('about:blank');
-  await p.close();
-  assert.deepEqual(errors, [], 'no page errors');
+  await leave(page);
   return k;
 }
 
 const hard = ['FCP', 'LCP', 'CLS', 'TTFB', 'FID', 'INP'];
+const soft = ['TTFB', 'FCP', 'LCP', 'CLS', 'INP'];
+const compare = (...args) => compareWith({ site, collector }, ...args);
 
-/**
- * Compares per (metric, navigation type, navigation URL path): web-vitals'
- * reports (latest per metric id) with the agent's rows (latest per metric id).
- * `ready(lib)` says when web-vitals has reported everything expected.
- */
-async function matchPerUrl(t, k, ready) {
-  let lib = [];
-  for (let i = 0; i < 50; i++) {
-    lib = site.beacons.filter((b) => b.site === k);
-    if (ready(lib)) break;
-    await sleep(100);
-  }
-  await sleep(300);
-  lib = [...new Map(site.beacons.filter((b) => b.site === k).map((b) => [b.id, b])).values()];
-  // FID comes from web-vitals v4, which has no navigationURL: matched without one.
-  const key = (name, nav, url) => (name === 'FID' ? `${name} ${nav}` : `${name} ${nav} ${url.replace(/^.*\//, '/').replace(/\?.*/, '')}`);
-  const want = lib.map((l) => key(l.name, l.navigationType, l.navigationURL));
-  const rows = await collector.waitFor(k, (rs) => want.every((w) => rs.some((r) => key(r.name, r.navigation_type, r.url) === w)));
-  await sleep(500);
-  const agent = [...new Map((await collector.metrics(k)).map((r) => [r.metric_id, r])).values()].filter((r) => r.name !== 'TBT');
-  const got = agent.map((r) => key(r.name, r.navigation_type, r.url));
-  t.diagnostic(`web-vitals: ${lib.map((l) => `${key(l.name, l.navigationType, l.navigationURL)}=${Math.round(l.value * 1e4) / 1e4}`).join(', ')}`);
-  assert.ok(rows.length > 0);
-  assert.deepEqual(got.sort(), [...want].sort(), 'the same reports per navigation URL');
-  for (const l of lib) {
-    const a = agent.find((r) => key(r.name, r.navigation_type, r.url) === key(l.name, l.navigationType, l.navigationURL));
-    // After a bfcache restore FCP and LCP are "now" in a double-rAF callback:
-    // the libraries' callbacks of one frame run one after another (as in
-    // agent-compare.mjs; METRICS.md, deviations). Here web-vitals also handles
-    // the soft navigation's state in that frame: on a loaded machine (4 test
-    // runs on 2 cores) its LCP came 6.9 ms after the agent's reading, so 10 ms
-    // here — still below the one frame (16.7 ms; 24 ms measured) by which a
-    // single-rAF agent differs.
-    const frameTimed = l.navigationType === 'back-forward-cache' && (l.name === 'FCP' || l.name === 'LCP');
-    const tol = l.name === 'CLS' ? 1e-4 : frameTimed ? 10 : 1;
-    assert.ok(Math.abs(a.value - l.value) <= tol, `${key(l.name, l.navigationType, l.navigationURL)}: agent ${a.value} vs ${l.value}`);
-    if (l.rating) assert.equal(a.rating, l.rating, `${key(l.name, l.navigationType, l.navigationURL)} rating`);
-  }
-  return { want, agent };
-}
-
-test('two soft navigations: each gets its own metrics and URL', async (t) => {
+test('two soft navigations: each gets its own metrics and URL', async () => {
   const k = uniqueSite('softnav2');
-  const p = await browser.newPage();
-  await p.goto(`${site.origin}/agent-softnav.html?site=${k}`);
+  const page = await open(browser, k);
+  const { p } = page;
   await sleep(600);
   await p.click('#slow');
   await sleep(400);
@@ -109,12 +86,19 @@ test('two soft navigations: each gets its own metrics and URL', async (t) => {
   // of the boundary the cart click itself lands on).
   await p.click('#slow');
   await sleep(500);
-  await p.goto('about:blank');
-  await p.close();
-  const { want, agent } = await matchPerUrl(t, k, (lib) => lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2);
-  for (const u of ['/products', '/cart']) {
-    for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) assert.ok(want.some((w) => w.startsWith(`${n} soft-navigation ${u}`)), `${n} for ${u}`);
-  }
+  await leave(page);
+  const { agent } = await compare(k, hard, {
+    ready: (lib) => lib.filter((b) => b.name === 'INP' && b.navigationType === 'soft-navigation').length >= 2,
+    extra: (m) => {
+      for (const u of ['/products', '/cart']) {
+        for (const n of soft) {
+          const pair = m[`${n}/soft-navigation ${u}`];
+          assert.ok(pair, `${n} for ${u}`);
+          assert.equal(pair.agent.url, pair.lib.navigationURL, `${n} for ${u}: the soft navigation's URL`);
+        }
+      }
+    },
+  });
   assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page + two soft navigations');
 });
 
@@ -123,8 +107,8 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
   const b = await launchBrowser({ ignoreDefaultArgs: ['--disable-back-forward-cache'] }, [SOFT_NAV_FLAG]);
   try {
     const k = uniqueSite('softnavbf');
-    const p = await b.newPage();
-    await p.goto(`${site.origin}/agent-softnav.html?site=${k}&cacheable`);
+    const page = await open(b, k, '&cacheable');
+    const { p } = page;
     await sleep(600);
     await p.click('#go');
     await p.waitForFunction(() => performance.getEntriesByType('soft-navigation').length === 1, null, { timeout: 5000 });
@@ -133,12 +117,29 @@ test('a bfcache restore after a soft navigation: new metrics filed under the sof
     await sleep(300);
     await p.click('#buy');
     await sleep(500);
-    await p.goto('about:blank');
-    await p.close();
-    const { want, agent } = await matchPerUrl(t, k, (lib) => lib.some((r) => r.name === 'INP' && r.navigationType === 'back-forward-cache'));
-    for (const n of ['FCP', 'LCP', 'CLS', 'TTFB', 'INP']) {
-      assert.ok(want.includes(`${n} back-forward-cache /products`), `${n} after the restore, under /products`);
-    }
+    await leave(page);
+    // Here web-vitals also handles the soft navigation's state in the restore's
+    // frame: on a loaded machine (load average up to 7 on 2 cores) 2 runs in
+    // 66 had its FCP and LCP 4.5 / 4.7 and 5.2 / 5.5 ms after the agent's
+    // reading (the rest within 0.8 ms), and one run earlier 6.9 ms. So 10 ms,
+    // not 5: still below the one frame (16.7 ms; 24 ms measured) by which a
+    // single-rAF agent differs.
+    const { agent, pairs } = await compare(k, soft, {
+      frameTolerance: 10,
+      // INP comes at the click (reportAllChanges), CLS only once the page is
+      // hidden: a run on a loaded machine compared before that CLS arrived.
+      ready: (lib) => ['INP', 'CLS'].every((n) => lib.some((r) => r.name === n && r.navigationType === 'back-forward-cache')),
+      extra: (m) => {
+        for (const n of soft) {
+          const pair = m[`${n}/back-forward-cache /products`];
+          assert.ok(pair, `${n} after the restore, under /products`);
+          assert.equal(pair.agent.url, pair.lib.navigationURL, `${n} after the restore: the soft navigation's URL`);
+        }
+      },
+    });
+    // The frame-timed gaps, for the record.
+    const gaps = pairs.filter(([l]) => l.navigationType === 'back-forward-cache' && ['FCP', 'LCP'].includes(l.name));
+    t.diagnostic(`bfcache FCP/LCP agent − web-vitals: ${gaps.map(([l, a]) => `${l.name} ${(a.value - l.value).toFixed(1)} ms`).join(', ')}`);
     assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 3, 'landing page, soft navigation, restore');
   } finally {
     await b.close();
@@ -153,7 +154,7 @@ test('a soft navigation whose LCP is a late image: same value and attribution as
 
 async function softNavMatches(t, query) {
   const k = await run(query);
-  const { lib, agent } = await compareWith({ site, collector }, k, hard, {
+  const { lib, agent } = await compare(k, hard, {
     extra: (m) => {
       for (const n of ['TTFB', 'FCP', 'LCP', 'CLS', 'INP']) {
         const soft = m[`${n}/soft-navigation`];
@@ -169,7 +170,7 @@ async function softNavMatches(t, query) {
       assert.ok(m['CLS/soft-navigation'].lib.value > 0, 'a shift on the new route');
       assert.ok(m['INP/soft-navigation'].lib.value >= 100, 'the slow click on the new route');
       // The later, larger paint of the same interaction (not the first paint);
-      // compareWith has checked target, url and load phases against web-vitals.
+      // compare has checked target, url and load phases against web-vitals.
       const lcp = m['LCP/soft-navigation'];
       const image = query.includes('&image');
       const attr = lcp.agent.attribution;
@@ -215,7 +216,7 @@ test('with data-soft-navs in a browser without soft-navigation entries, nothing 
   try {
     const k = await run('', plain);
     // web-vitals (reportSoftNavs on) and the agent (data-soft-navs) both report the landing page only.
-    const { agent } = await compareWith({ site, collector }, k, hard);
+    const { agent } = await compare(k, hard);
     assert.deepEqual([...new Set(agent.map((r) => r.navigation_type))], ['navigate']);
     assert.equal(new Set(agent.map((r) => r.page_view_id)).size, 1, 'one page view');
   } finally {

@@ -207,6 +207,17 @@ export async function launchBrowser(options = {}, extraArgs = []) {
 }
 
 /**
+ * Collects `page`'s uncaught errors and unhandled rejections (Playwright's
+ * `pageerror`), so a test can assert there were none and fail itself, not
+ * only the file's closing check in `launchBrowser`.
+ */
+export function pageErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}
+
+/**
  * Leaves `page` for `awayUrl` and goes back, waiting until the page is shown
  * again from the back/forward cache (fails if it was loaded anew instead). The
  * browser needs the bfcache on (see agent-bfcache.test.mjs).

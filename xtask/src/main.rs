@@ -59,8 +59,8 @@ enum Task {
         #[arg(long, default_value_t = 1_000_000)]
         beacons: u64,
     },
-    /// A short coverage-guided fuzz run of the beacon parser (needs cargo-fuzz:
-    /// `cargo install cargo-fuzz`); prints libFuzzer's summary.
+    /// A short coverage-guided fuzz run of the beacon parser (installs
+    /// cargo-fuzz first if it is missing); prints libFuzzer's summary.
     BenchFuzz {
         #[arg(long, default_value_t = 60)]
         secs: u32,
@@ -125,6 +125,21 @@ fn main() -> Result<()> {
         Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
         Task::BenchOpenMode { beacons } => bench_open::run(beacons),
         Task::BenchFuzz { secs } => {
+            // No machine has cargo-fuzz preinstalled: installed (pinned) on first use.
+            let installed = cargo()
+                .args(["fuzz", "--version"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !installed {
+                eprintln!("xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION}");
+                run(cargo().args([
+                    "install",
+                    "cargo-fuzz",
+                    "--locked",
+                    "--version",
+                    CARGO_FUZZ_VERSION,
+                ]))?;
+            }
             // cargo-fuzz passes nightly-only flags; RUSTC_BOOTSTRAP unlocks them on stable.
             let fuzz = root().join("collector/fuzz");
             run(cargo()
@@ -132,10 +147,12 @@ fn main() -> Result<()> {
                 .env("RUSTC_BOOTSTRAP", "1")
                 .args(["fuzz", "run", "beacon", "corpus/beacon", "--"])
                 .arg(format!("-max_total_time={secs}")))
-            .context("cargo fuzz (install it with `cargo install cargo-fuzz`)")
         }
     }
 }
+
+/// The cargo-fuzz `bench-fuzz` installs when it is missing.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {

@@ -23,6 +23,10 @@ const send = (lib) => (m) =>
     rating: m.rating,
     navigationType: m.navigationType,
     navigationURL: m.navigationURL,
+    // Start of the page view the report belongs to: web-vitals' own (0, the
+    // restore or the soft navigation); v4 (FID) has none and measures the
+    // hard navigation or the last restore.
+    navigationStartTime: m.navigationStartTime ?? (m.navigationType === 'back-forward-cache' ? window.__restoredAt : 0),
     attribution: pick(m.attribution, fields[m.name]),
   });
 
@@ -40,6 +44,6 @@ onINP(send('web-vitals'), { reportAllChanges: true, reportSoftNavs });
 onFID(send('web-vitals-v4'), opts);
 if (window.ttiPolyfill) {
   window.ttiPolyfill.getFirstConsistentlyInteractive({}).then((v) => {
-    if (v != null) window.__report({ lib: 'tti-polyfill', name: 'TTI', value: v, navigationType: 'navigate' });
+    if (v != null) window.__report({ lib: 'tti-polyfill', name: 'TTI', value: v, navigationType: 'navigate', navigationStartTime: 0 });
   });
 }
