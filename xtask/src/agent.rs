@@ -74,8 +74,8 @@ const WASM_OPT_FLAGS: &[&str] = &[
 const LLVM_INLINE_FLAGS: &str = "-C llvm-args=-inline-threshold=30";
 
 /// Tool versions the build runs (wasm-bindgen equal to the crate's `=` pin).
-const WASM_PACK_VERSION: &str = "0.15.1";
-const WASM_BINDGEN_VERSION: &str = "0.2.130";
+pub const WASM_PACK_VERSION: &str = "0.15.1";
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// Installs `crate_name` at `version` with `cargo install` unless `bin
 /// --version` already prints it (no `--locked`: toolchain.md).
@@ -115,6 +115,26 @@ pub fn build_test_pkg() -> Result<PathBuf> {
     Ok(pkg)
 }
 
+/// Paths of `wasm-pack` and `wasm-bindgen` at the pinned versions (installed
+/// first if missing), for images that reuse the host's build.
+pub fn build_tools() -> Result<Vec<PathBuf>> {
+    ensure_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN_VERSION)?;
+    ensure_tool("wasm-pack", "wasm-pack", WASM_PACK_VERSION)?;
+    ["wasm-pack", "wasm-bindgen"]
+        .iter()
+        .map(|t| {
+            let out = Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !out.status.success() || path.is_empty() {
+                bail!("{t} not found on PATH");
+            }
+            Ok(PathBuf::from(path))
+        })
+        .collect()
+}
+
 pub fn build() -> Result<AgentDist> {
     let root = crate::root();
     let target_dir = target_dir(&root);
@@ -128,8 +148,7 @@ pub fn build() -> Result<AgentDist> {
             );
         }
     }
-    ensure_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN_VERSION)?;
-    ensure_tool("wasm-pack", "wasm-pack", WASM_PACK_VERSION)?;
+    build_tools()?;
 
     // 1. wasm-pack: cargo (wasm32, release with the size settings below) +
     // wasm-bindgen --target web → glue (agent.js), agent_bg.wasm, TS types,

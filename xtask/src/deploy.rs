@@ -341,10 +341,22 @@ fn builder_base() -> Result<String> {
         .nth(1)
         .unwrap_or("unknown")
         .to_string();
-    let name = format!("localhost/strray-base-rust:{version}");
+    // The agent's build tools come from the host (`cargo xtask build-agent` has
+    // installed them there): the image build then skips their `cargo install`
+    // (~3.5 min here), which the official rust image runs inside the build.
+    let tools = crate::agent::build_tools()?;
+    let name = format!(
+        "localhost/strray-base-rust:{version}-wasm-pack-{}-wasm-bindgen-{}",
+        crate::agent::WASM_PACK_VERSION,
+        crate::agent::WASM_BINDGEN_VERSION
+    );
     if image_exists(&name) {
         return Ok(name);
     }
+    let copy_tools: String = tools
+        .iter()
+        .map(|t| format!(r#"cp "{}" "$R/usr/local/cargo/bin/";"#, t.display()))
+        .collect();
     let rustup = output(Command::new("rustup").args(["which", "rustup"]))
         .ok()
         .map(|(_, p)| p.trim().to_string())
@@ -361,10 +373,12 @@ tar -C "{parent}" --exclude="{tc}/share/doc" -cf - "{tc}" | tar -C "$R/usr/local
 printf 'version = "12"\ndefault_toolchain = "{tc}"\nprofile = "minimal"\nauto_self_update = "disable"\n' > "$R/usr/local/rustup/settings.toml";
 cp "{rustup}" "$R/usr/local/cargo/bin/rustup";
 for t in cargo rustc rustdoc; do ln -sf rustup "$R/usr/local/cargo/bin/$t"; done;
+{copy_tools}
 if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then cp /usr/local/share/ca-certificates/*.crt "$R/usr/local/share/ca-certificates/"; chroot "$R" update-ca-certificates >/dev/null; fi"#,
         parent = sysroot.parent().context("sysroot parent")?.display(),
         tc = toolchain,
         rustup = rustup,
+        copy_tools = copy_tools,
     );
     debootstrap_image(
         &name,
