@@ -172,7 +172,23 @@ pub struct EntryResult {
 pub enum RegressionStatus {
     Ok,
     Regressed,
+    /// Worse than the tolerance by the point estimates, but the two
+    /// percentile intervals overlap: not shown to be more than sampling noise.
+    /// Reported, never a failure.
+    WithinNoise,
     InsufficientData,
+}
+
+impl RegressionStatus {
+    /// The JSON name (kebab-case), also used by the text formats and the dashboard.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegressionStatus::Ok => "ok",
+            RegressionStatus::Regressed => "regressed",
+            RegressionStatus::WithinNoise => "within-noise",
+            RegressionStatus::InsufficientData => "insufficient-data",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -500,18 +516,19 @@ pub fn compare(
     };
     let change = ratio(c, b);
     let enough = baseline.len() as u64 >= min_samples && current.len() as u64 >= min_samples;
+    // A CI gate must not fail a release on sampling noise: a change above the
+    // tolerance counts only when the current percentile's interval lies wholly
+    // above the baseline's (the worsening holds at both conservative bounds).
+    let beyond_noise = matches!((ci.low, bi.high), (Some(lo), Some(hi)) if lo > hi);
+    let judged = |worse: bool| match (worse, beyond_noise) {
+        (false, _) => RegressionStatus::Ok,
+        (true, true) => RegressionStatus::Regressed,
+        (true, false) => RegressionStatus::WithinNoise,
+    };
     let status = match change {
-        Some(ch) if enough => {
-            if ch > tolerance * (1.0 + 1e-9) {
-                RegressionStatus::Regressed
-            } else {
-                RegressionStatus::Ok
-            }
-        }
+        Some(ch) if enough => judged(ch > tolerance * (1.0 + 1e-9)),
         // Zero baseline, nonzero current: worse by any ratio.
-        None if enough && b == Some(0.0) && c.is_some_and(|c| c > 0.0) => {
-            RegressionStatus::Regressed
-        }
+        None if enough && b == Some(0.0) && c.is_some_and(|c| c > 0.0) => judged(true),
         _ => RegressionStatus::InsufficientData,
     };
     RegressionResult {
@@ -586,6 +603,52 @@ mod tests {
         assert!((r.change.unwrap() - 0.101).abs() < 1e-12);
         let r = compare(&e, MetricName::Lcp, 30, 0.1, &base, &equal(&[2000.0; 20]));
         assert_eq!(r.status, RegressionStatus::InsufficientData);
+    }
+
+    #[test]
+    fn a_change_within_sampling_noise_is_reported_but_not_a_regression() {
+        let e = entry();
+        // Both spread over 500..1500; the current p75 is +12 % by the point
+        // estimates, but with 40 samples each the intervals overlap widely.
+        let spread = |shift: f64| -> Vec<Sample> {
+            equal(
+                &(0..40)
+                    .map(|i| 500.0 + 25.0 * f64::from(i) + shift)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let base = spread(0.0);
+        let cur: Vec<Sample> = base
+            .iter()
+            .map(|s| Sample {
+                value: s.value * 1.12,
+                weight: 1.0,
+            })
+            .collect();
+        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &cur);
+        assert!(r.change.unwrap() > 0.1, "{r:?}");
+        assert!(r.change_low.unwrap() < 0.0, "the intervals overlap: {r:?}");
+        assert_eq!(r.status, RegressionStatus::WithinNoise);
+        // The same +12 % on 4 000 samples each is beyond noise.
+        let many = |v: &[Sample]| -> Vec<Sample> { v.iter().cycle().take(4000).copied().collect() };
+        let r = compare(&e, MetricName::Lcp, 10, 0.1, &many(&base), &many(&cur));
+        assert_eq!(r.status, RegressionStatus::Regressed, "{r:?}");
+        // Reported, never failing the gate (a regression does).
+        let gate = |m: RegressionResult| {
+            let reg = RegressionReport {
+                baseline: "b".into(),
+                current: "c".into(),
+                tolerance: 0.1,
+                hints: Vec::new(),
+                metrics: vec![m],
+            };
+            outcome(&[], Some(&reg))
+        };
+        assert_ne!(
+            gate(compare(&e, MetricName::Lcp, 10, 0.1, &base, &cur)),
+            Outcome::Fail
+        );
+        assert_eq!(gate(r), Outcome::Fail);
     }
 
     #[test]

@@ -183,9 +183,8 @@ fn human(r: &CheckReport) -> String {
                 pct(m.change_low),
                 pct(m.change_high),
                 match m.status {
-                    RegressionStatus::Ok => "ok",
                     RegressionStatus::Regressed => "REGRESSED",
-                    RegressionStatus::InsufficientData => "insufficient-data",
+                    other => other.as_str(),
                 }
             );
         }
@@ -229,6 +228,9 @@ fn github(r: &CheckReport) -> String {
             let (level, what) = match m.status {
                 RegressionStatus::Regressed => ("error", "regressed"),
                 RegressionStatus::InsufficientData => ("warning", "insufficient data"),
+                RegressionStatus::WithinNoise => {
+                    ("notice", "above tolerance, but within sampling noise")
+                }
                 RegressionStatus::Ok => ("notice", "ok"),
             };
             let msg = format!(
@@ -364,7 +366,7 @@ fn junit(r: &CheckReport) -> String {
                     f.push_attribute(("message", msg.as_str()));
                     let _ = w.write_event(Event::Empty(f));
                 }
-                RegressionStatus::Ok => {}
+                RegressionStatus::Ok | RegressionStatus::WithinNoise => {}
             }
             let _ = w.write_event(Event::End(BytesEnd::new("testcase")));
         }

@@ -922,7 +922,7 @@ fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) 
             h2 { "Release " (cur) " vs " (base) }
             p class="muted" {
                 "p75 per metric, each release over its last " (state.settings.window_hours) " h of page views, all devices; change > "
-                (format!("{:.0}", reg.tolerance * 100.0)) " % is a regression. The same numbers as "
+                (format!("{:.0}", reg.tolerance * 100.0)) " % beyond sampling noise (intervals apart) is a regression. The same numbers as "
                 code { "strray-collector check --site " (site) " --release " (cur) " --baseline-release " (base) " --format json" }
             }
             div class="scroll" {
@@ -935,7 +935,7 @@ fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) 
                                 data-baseline=(tidy(&m.metric, m.baseline).map(|v| v.to_string()).unwrap_or_default())
                                 data-current=(tidy(&m.metric, m.current).map(|v| v.to_string()).unwrap_or_default())
                                 data-change=(m.change.map(|v| crate::wire::round_value(true, v).to_string()).unwrap_or_default())
-                                data-status=(match m.status { RegressionStatus::Ok => "ok", RegressionStatus::Regressed => "regressed", RegressionStatus::InsufficientData => "insufficient-data" }) {
+                                data-status=(m.status.as_str()) {
                                 td { strong { (m.metric) } }
                                 td class="num" { (m.baseline.map(|v| fmt_value(unit, v)).unwrap_or_else(|| "–".into())) }
                                 td class="num" { (m.current.map(|v| fmt_value(unit, v)).unwrap_or_else(|| "–".into())) }
@@ -947,6 +947,7 @@ fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) 
                                         RegressionStatus::Regressed => span class="sev critical" { "regressed" },
                                         RegressionStatus::Ok => span class="sev pass" { "ok" },
                                         RegressionStatus::InsufficientData => span class="sev insufficient-data" { "insufficient data" },
+                                        RegressionStatus::WithinNoise => span class="sev warning" title="worse than the tolerance by the p75s, but the 95 % intervals overlap" { "within noise" },
                                     }
                                 }
                             }
