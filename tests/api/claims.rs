@@ -210,3 +210,82 @@ async fn inputs_failing_two_checks_get_the_cheaper_checks_answer() {
     );
     lock.rollback().await.unwrap();
 }
+
+/// README: "Unfiltered cards use exact percentiles over raw rows up to 50 000
+/// samples, rollups otherwise." At 50 000 samples the dashboard's LCP card
+/// shows the verdict's exact p75; one sample more and it shows the rollup
+/// estimate, which differs from the exact value but stays within its error.
+#[tokio::test]
+async fn dashboard_cards_are_exact_up_to_50_000_samples_then_from_rollups() {
+    use integration_tests::{BACKENDS, metric_row, spawn_app};
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    // 10 000 … 20 000 ms in 0.2 ms steps, shuffled.
+    let lcp = |i: usize| 10_000.0 + ((i * 7919) % 50_000) as f64 * 0.2;
+    let row = |i: usize, v: f64| collector::storage::MetricRow {
+        site: "big".into(),
+        metric_id: format!("v1-LCP-{i}"),
+        ..metric_row(&format!("pv{i:010}"), "LCP", v, at)
+    };
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let rows: Vec<_> = (0..50_000).map(|i| row(i, lcp(i))).collect();
+        for c in rows.chunks(2000) {
+            app.store.insert_metrics(c).await.unwrap();
+        }
+        let card = || async {
+            let html = app
+                .client
+                .get(format!("{}/sites/big", app.address))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let v = html
+                .split("class=\"card\" data-metric=\"LCP\"")
+                .nth(1)
+                .and_then(|c| c.split("<div class=\"v\">").nth(1))
+                .and_then(|c| c.split(" ms</div>").next())
+                .unwrap_or_else(|| panic!("{backend:?}: no LCP card"))
+                .to_string();
+            v.parse::<f64>().unwrap()
+        };
+        let exact = || async {
+            let v: Value = app
+                .client
+                .get(format!("{}/v1/sites/big/verdict", app.address))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let m = v["metrics"].as_array().unwrap().iter();
+            m.clone()
+                .find(|m| m["metric"] == "LCP")
+                .and_then(|m| m["value"].as_f64())
+                .unwrap_or_else(|| panic!("{backend:?}: {v}"))
+        };
+        let e = exact().await;
+        assert_eq!(
+            card().await,
+            e.round(),
+            "{backend:?}: 50 000 samples: exact"
+        );
+        app.store
+            .insert_metrics(&[row(50_000, 15_000.0)])
+            .await
+            .unwrap();
+        let (e, c) = (exact().await, card().await);
+        assert_ne!(
+            c,
+            e.round(),
+            "{backend:?}: 50 001 samples: the rollup estimate, not exact"
+        );
+        assert!(
+            (c - e).abs() <= e * collector::histogram::MAX_RELATIVE_ERROR + 0.5,
+            "{backend:?}: the estimate {c} within the rollups' error of {e}"
+        );
+    }
+}
