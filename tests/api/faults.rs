@@ -203,20 +203,8 @@ async fn equal_seq_first_received_wins_in_a_batch_and_across_batches() {
         let app = spawn_app_with(backend, |s| s.batch_interval_ms = 1_000).await;
         // Within one batch: two sends a moment apart, written together.
         let before = metric(&app, "strray_batches_written_total").await;
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiebatch001", 5, 1000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiebatch001", 5, 2000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiebatch001", 5, 1000.0)).await;
+        app.accept(&with_lcp("pvtiebatch001", 5, 2000.0)).await;
         wait_drained(&app).await;
         assert_eq!(
             metric(&app, "strray_batches_written_total").await,
@@ -230,21 +218,9 @@ async fn equal_seq_first_received_wins_in_a_batch_and_across_batches() {
         );
 
         // Across batches: the second send is written after the first is stored.
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiecross01", 5, 1000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiecross01", 5, 1000.0)).await;
         wait_drained(&app).await;
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiecross01", 5, 2000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiecross01", 5, 2000.0)).await;
         wait_drained(&app).await;
         assert_eq!(
             lcp_of(&app, "pvtiecross01").await,
@@ -254,21 +230,10 @@ async fn equal_seq_first_received_wins_in_a_batch_and_across_batches() {
 
         // Large sequence numbers stay distinct: the newer one wins.
         let big = 2_147_483_648u64;
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiebig00001", big, 1000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiebig00001", big, 1000.0)).await;
         wait_drained(&app).await;
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiebig00001", big + 1, 3000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiebig00001", big + 1, 3000.0))
+            .await;
         wait_drained(&app).await;
         assert_eq!(
             lcp_of(&app, "pvtiebig00001").await,
@@ -276,13 +241,7 @@ async fn equal_seq_first_received_wins_in_a_batch_and_across_batches() {
             "{backend:?}"
         );
         let huge = i64::MAX as u64;
-        assert_eq!(
-            app.post_beacon(&with_lcp("pvtiebig00001", huge, 4000.0))
-                .await
-                .status()
-                .as_u16(),
-            202
-        );
+        app.accept(&with_lcp("pvtiebig00001", huge, 4000.0)).await;
         wait_drained(&app).await;
         assert_eq!(
             lcp_of(&app, "pvtiebig00001").await,
@@ -348,13 +307,7 @@ async fn readyz_reports_a_stuck_writer() {
         .execute(&mut *lock)
         .await
         .unwrap();
-    assert_eq!(
-        app.post_beacon(&beacon("shop", "pvstuck000001"))
-            .await
-            .status()
-            .as_u16(),
-        202
-    );
+    app.accept(&beacon("shop", "pvstuck000001")).await;
     let mut seen = None;
     for _ in 0..200 {
         let (status, body) = ready(&app).await;
@@ -393,7 +346,7 @@ async fn invented_site_keys_stay_within_the_route_registry_caps() {
         let site = format!("inv{i:03}");
         let mut b = beacon(&site, &format!("pvinv{i:08}"));
         b["url"] = json!(format!("https://x.example/p{i}/q"));
-        assert_eq!(app.post_beacon(&b).await.status().as_u16(), 202);
+        app.accept(&b).await;
     }
     assert_eq!(metric(&app, "strray_route_registry_sites_max").await, 5);
     assert_eq!(metric(&app, "strray_route_registry_routes_max").await, 12);

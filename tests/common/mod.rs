@@ -126,6 +126,15 @@ impl TestApp {
         .await
     }
 
+    /// Posts `body` as the agent does and asserts it was accepted (202),
+    /// showing the answer otherwise.
+    pub async fn accept(&self, body: &Value) {
+        let r = self.post_beacon(body).await;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(status, 202, "beacon not accepted: {text}");
+    }
+
     pub async fn post_raw(
         &self,
         body: Vec<u8>,
