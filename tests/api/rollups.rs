@@ -1,4 +1,4 @@
-//! PostgreSQL rollups (migrations 0030, 0032, 0060) stay equal to what the
+//! PostgreSQL rollups (migrations 0030, 0032, 0060, 0080) stay equal to what the
 //! stored rows say, cell by cell, through inserts, re-sends that move a metric
 //! to another bucket or rating, stale re-sends, and an analyst's direct UPDATE.
 
@@ -25,14 +25,12 @@ const CHECKS: [(&str, &str, &str); 6] = [
          FROM metric GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
     ),
     (
-        "metric_rollup_hist",
-        "SELECT site, name, hour, route, form_factor, engine, country, release, bucket, samples,
-                round(weight::numeric, 6)
-         FROM metric_rollup_hist WHERE samples <> 0",
-        "SELECT site, name, date_trunc('hour', received_at), route, form_factor, engine,
-                COALESCE(country, ''), COALESCE(release, ''), strray_hist_bucket(name, value),
+        "metric_site_hour_hist",
+        "SELECT site, hour, name, bucket, samples, round(weight::numeric, 6)
+         FROM metric_site_hour_hist WHERE samples <> 0",
+        "SELECT site, date_trunc('hour', received_at), name, strray_hist_bucket(name, value),
                 COUNT(*), round(SUM(1 / sample_rate)::numeric, 6)
-         FROM metric GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+         FROM metric GROUP BY 1, 2, 3, 4",
     ),
     (
         "metric_site_day",

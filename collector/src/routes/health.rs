@@ -190,6 +190,21 @@ fn metrics_text(state: &AppState) -> HttpResponse {
         "# HELP strray_last_flush_seconds Duration of the last batch write.\n# TYPE strray_last_flush_seconds gauge\nstrray_last_flush_seconds {}",
         l(&s.last_flush_micros) as f64 / 1e6
     );
+    let (lag, lag_sum) = s.rollup_lag.cumulative();
+    let _ = writeln!(
+        out,
+        "# HELP strray_rollup_lag_seconds Receive (2xx) to commit of each stored row; rollups are current at that commit.\n# TYPE strray_rollup_lag_seconds histogram"
+    );
+    for (le, n) in &lag {
+        let le = le.map_or("+Inf".to_string(), |ms| (ms as f64 / 1000.0).to_string());
+        let _ = writeln!(out, "strray_rollup_lag_seconds_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "strray_rollup_lag_seconds_sum {}\nstrray_rollup_lag_seconds_count {}",
+        lag_sum as f64 / 1000.0,
+        lag.last().map_or(0, |b| b.1)
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)
