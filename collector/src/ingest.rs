@@ -295,7 +295,7 @@ async fn writer_loop(
 /// other error means the database refuses some row's content: the part is
 /// split in halves until each refused row stands alone; that row goes to the
 /// dead-letter table and everything else is stored.
-async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
+pub(crate) async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
     let n = batch.len() as u64;
     dedupe(&mut batch); // also sorts by key: concurrent batches lock rows in one order
     // Rows superseded inside the batch are done: their newer row stands for them.
