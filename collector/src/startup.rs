@@ -260,17 +260,23 @@ impl Application {
     /// turns a non-zero count into a non-zero exit code.
     pub async fn run_until_stopped(self) -> anyhow::Result<u64> {
         let result = self.server.await;
-        let started = std::time::Instant::now();
-        self.writer.drain(self.grace).await;
-        if let Some((stop, mut task)) = self.spool_drain {
-            let _ = stop.send(true);
-            let left = self.grace.saturating_sub(started.elapsed());
-            if tokio::time::timeout(left, &mut task).await.is_err() {
-                task.abort();
-                // Not lost: the entries stay in the spool file for the next start.
-                tracing::warn!(
-                    "shutdown grace over with beacons still spooled; they are written after the next start"
-                );
+        match self.spool_drain {
+            // With a spool the in-memory writer holds nothing: what the drain
+            // leaves within the grace stays in the spool file, not lost, so it
+            // must not be counted as dropped (the writer's drain would count
+            // every accepted-but-unstored row).
+            Some((stop, mut task)) => {
+                let _ = stop.send(true);
+                if tokio::time::timeout(self.grace, &mut task).await.is_err() {
+                    task.abort();
+                    let _ = task.await;
+                    tracing::warn!(
+                        "shutdown grace over with beacons still spooled; they are written after the next start"
+                    );
+                }
+            }
+            None => {
+                self.writer.drain(self.grace).await;
             }
         }
         let lost = self

@@ -1161,3 +1161,68 @@ async fn two_collectors_with_their_own_spools_on_one_database_store_each_beacon_
         let _ = std::fs::remove_dir_all(s.parent().unwrap());
     }
 }
+
+/// SIGTERM while PostgreSQL is down, with a spool and a short grace: the
+/// beacons the drain could not write are not lost but kept on disk, so the
+/// collector exits 0 ("rows_not_written=0"), and the next start on the same
+/// spool stores every 2xx'd beacon once PostgreSQL is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_an_outage_keeps_spooled_beacons_for_the_next_start() {
+    let cluster = PrivateCluster::start_new();
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let spool = spool_path();
+    let spool_env = spool.display().to_string();
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("STRRAY_SPOOL_PATH", spool_env.as_str()),
+        ("STRRAY_SHUTDOWN_GRACE_SECS", "1"),
+    ];
+    let (child, base, stderr) = spawn_collector(&envs);
+    let stop = Arc::new(Mutex::new(false));
+    let accepted = Accepted::default();
+    let streaming = tokio::spawn(stream_into(
+        base.clone(),
+        3,
+        stop.clone(),
+        accepted.clone(),
+        None,
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.stop();
+    let at_stop = accepted.lock().unwrap().len();
+    for _ in 0..200 {
+        if accepted.lock().unwrap().len() > at_stop + 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        metric(&base, "strray_spool_entries").await > 0,
+        "beacons wait in the spool"
+    );
+    sigterm(&child);
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    *stop.lock().unwrap() = true;
+    let accepted = streaming.await.unwrap();
+    assert!(status.success(), "nothing was lost: {status}");
+    assert_eq!(
+        stderr.finish().last().map(String::as_str),
+        Some("strray-collector stopped: rows_not_written=0")
+    );
+    assert!(spooled(&spool).await > 0, "the backlog stayed on disk");
+    cluster.start();
+    let (child, base, _stderr) = spawn_collector(&envs);
+    wait_for_empty_spool(&base).await;
+    sigterm(&child);
+    let mut child = child;
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_rollup_counts_rows_once(&url).await;
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
