@@ -264,9 +264,12 @@ impl SpoolReader {
             n.min(self.stats.entries.load(Ordering::SeqCst)),
             Ordering::SeqCst,
         );
-        let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(received_ms) FROM spool")
-            .fetch_one(&self.pool)
-            .await?;
+        // Ids grow with arrival: the first by id is the oldest, read through
+        // the primary key rather than a scan of the spool.
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT received_ms FROM spool ORDER BY id LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         self.stats
             .oldest_ms
             .store(oldest.unwrap_or(0), Ordering::SeqCst);
