@@ -97,6 +97,16 @@ impl Spool {
         )
         .execute(&pool)
         .await?;
+        // Entries that could not be read back, kept for an operator.
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS spool_unreadable (
+                id          INTEGER PRIMARY KEY,
+                received_ms INTEGER NOT NULL,
+                rows        INTEGER NOT NULL,
+                body        BLOB NOT NULL)",
+        )
+        .execute(&pool)
+        .await?;
         let row = sqlx::query(
             "SELECT COALESCE(SUM(length(body)), 0), COUNT(*), COALESCE(MIN(received_ms), 0) FROM spool",
         )
@@ -241,9 +251,20 @@ impl SpoolReader {
             bytes += body.len() as u64;
             match serde_json::from_slice::<Vec<MetricRow>>(&body) {
                 Ok(r) => rows.extend(r),
-                // Written by this code; unreadable only if the file was
-                // damaged. Logged and skipped: it must not block the rest.
-                Err(err) => tracing::error!(error = %err, "unreadable spool entry skipped"),
+                // Unreadable only if the file was damaged or written by
+                // another version: it must neither block the rest nor vanish
+                // with the range deleted after this batch, so it moves aside.
+                Err(err) => {
+                    let id: i64 = e.try_get("id")?;
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO spool_unreadable
+                         SELECT id, received_ms, rows, body FROM spool WHERE id = ?",
+                    )
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                    tracing::error!(error = %err, id, "unreadable spool entry kept in spool_unreadable");
+                }
             }
         }
         Ok(Some((first, last, rows, bytes)))

@@ -1226,3 +1226,53 @@ async fn sigterm_during_an_outage_keeps_spooled_beacons_for_the_next_start() {
     assert_rollup_counts_rows_once(&url).await;
     let _ = std::fs::remove_dir_all(spool.parent().unwrap());
 }
+
+/// A spool entry that cannot be read back (a damaged file, or a format from
+/// another version) must not block the drain, and must not vanish either: it
+/// moves to `spool_unreadable` in the spool file, and the entries around it
+/// are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreadable_spool_entry_is_kept_aside_and_the_rest_drains() {
+    let url = create_database(&admin_url()).await;
+    let spool = spool_path();
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&spool)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE spool (id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL,
+                                 rows INTEGER NOT NULL, body BLOB NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO spool (received_ms, rows, body) VALUES (1, 1, 'not json')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let spool_env = spool.display().to_string();
+    let (child, base, _stderr) = spawn_collector(&[
+        ("DATABASE_URL", url.as_str()),
+        ("STRRAY_SPOOL_PATH", spool_env.as_str()),
+    ]);
+    resend(&base, &["readable".to_string()]).await;
+    wait_for_empty_spool(&base).await;
+    sigterm(&child);
+    let mut child = child;
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_all_kept(&["readable".to_string()], &stored_page_views(&url).await);
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&spool);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    let kept: Vec<Vec<u8>> = sqlx::query_scalar("SELECT body FROM spool_unreadable")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(kept, [b"not json".to_vec()], "the unreadable entry is kept");
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
