@@ -59,6 +59,16 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_BATCH_INTERVAL_MS", default_value_t = 200)]
     pub batch_interval_ms: u64,
 
+    /// Spool file (SQLite) for accepted beacons: when set, a 2xx means the
+    /// beacon is fsynced there, and it is drained into the database oldest
+    /// first (also while the database is down: the spool keeps accepting).
+    #[arg(long, env = "STRRAY_SPOOL_PATH")]
+    pub spool_path: Option<PathBuf>,
+
+    /// Largest spool, in bytes of stored beacons; full → 503 with Retry-After.
+    #[arg(long, env = "STRRAY_SPOOL_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub spool_max_bytes: u64,
+
     /// On SIGTERM, how long to keep draining the queue into the database, in seconds.
     #[arg(long, env = "STRRAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -332,6 +342,7 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.max_body_bytes, 32 * 1024);
         assert_eq!(s.min_samples, 20);
+        assert_eq!(s.spool_max_bytes, 512 * 1024 * 1024);
         assert!(matches!(s.site_policy(), Ok(SitePolicy::Open)));
     }
 }

@@ -47,6 +47,44 @@ pub struct IngestStats {
     /// When the writer last finished (stored or refused) part of a batch, or
     /// last found the queue empty: ms since the Unix epoch.
     pub last_progress_ms: AtomicU64,
+    /// Receive (2xx) to commit, per stored row. Rollups are updated in the
+    /// commit that stores the row, so this is also each rollup's freshness.
+    pub rollup_lag: LagHistogram,
+}
+
+/// Upper bounds (ms) of the freshness histogram's buckets; one more counts the rest.
+pub const LAG_BOUNDS_MS: [u64; 12] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
+];
+
+/// A Prometheus-style histogram of lags, lock-free (one counter per bucket).
+#[derive(Default, Debug)]
+pub struct LagHistogram {
+    counts: [AtomicU64; LAG_BOUNDS_MS.len() + 1],
+    sum_ms: AtomicU64,
+}
+
+impl LagHistogram {
+    pub fn record(&self, lag_ms: u64) {
+        let i = LAG_BOUNDS_MS.partition_point(|&b| b < lag_ms);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ms.fetch_add(lag_ms, Ordering::Relaxed);
+    }
+
+    /// (upper bound in ms, None for +Inf; cumulative count), then the sum in ms.
+    pub fn cumulative(&self) -> (Vec<(Option<u64>, u64)>, u64) {
+        let mut total = 0;
+        let buckets = self
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                total += c.load(Ordering::Relaxed);
+                (LAG_BOUNDS_MS.get(i).copied(), total)
+            })
+            .collect();
+        (buckets, self.sum_ms.load(Ordering::Relaxed))
+    }
 }
 
 impl IngestStats {
@@ -257,7 +295,7 @@ async fn writer_loop(
 /// other error means the database refuses some row's content: the part is
 /// split in halves until each refused row stands alone; that row goes to the
 /// dead-letter table and everything else is stored.
-async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
+pub(crate) async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestStats) {
     let n = batch.len() as u64;
     dedupe(&mut batch); // also sorts by key: concurrent batches lock rows in one order
     // Rows superseded inside the batch are done: their newer row stands for them.
@@ -276,6 +314,11 @@ async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats: &IngestSta
                 stats
                     .last_flush_micros
                     .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                let now = chrono::Utc::now();
+                for r in &part {
+                    let lag = (now - r.received_at).num_milliseconds().max(0) as u64;
+                    stats.rollup_lag.record(lag);
+                }
                 stats.touch_progress();
                 backoff = Duration::from_millis(50);
                 continue;
@@ -322,5 +365,24 @@ async fn dead_letter(store: &Store, row: &MetricRow, error: &str, backoff: &mut 
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_histogram_counts_each_lag_in_the_first_bucket_that_holds_it() {
+        let h = LagHistogram::default();
+        for ms in [0, 10, 11, 60_000, 60_001] {
+            h.record(ms);
+        }
+        let (buckets, sum) = h.cumulative();
+        assert_eq!(buckets[0], (Some(10), 2), "0 and 10 ms are within 10 ms");
+        assert_eq!(buckets[1], (Some(25), 3));
+        assert_eq!(buckets[11], (Some(60_000), 4));
+        assert_eq!(buckets[12], (None, 5), "+Inf counts everything");
+        assert_eq!(sum, 120_022);
     }
 }

@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod reports;
 pub mod routes;
 pub mod seed;
+pub mod spool;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -137,7 +137,10 @@ pub enum Source {
         val: Option<String>,
         by_value: bool,
     },
-    /// `metric_rollup`: hourly, every dimension.
+    /// `metric_rollup`: hourly, every dimension; histograms from
+    /// `metric_site_hour_hist` when no dimension is asked for, else from raw
+    /// rows (an hourly histogram per every dimension was as large as the raw
+    /// table and cost most of the ingest, see migration 0080).
     Hourly,
 }
 
@@ -204,6 +207,13 @@ impl Slice {
         }
     }
 
+    /// True when the site-level hourly histogram answers an hourly slice: no
+    /// dimension filtered on or grouped by.
+    fn site_hist_answers(&self, group: GroupBy) -> bool {
+        self.filters().is_empty()
+            && matches!(group, GroupBy::Nothing | GroupBy::Hour | GroupBy::Day)
+    }
+
     fn hour_from(&self) -> DateTime<Utc> {
         truncate_hour(self.from)
     }
@@ -229,7 +239,8 @@ pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups
             let (counts, hist) = match source {
                 Source::SiteDay => (PG_SITE_DAY, PG_SITE_DAY_HIST),
                 Source::DimDay { .. } => (PG_DIM_DAY, PG_DIM_DAY_HIST),
-                Source::Hourly => (PG_ROLLUP, PG_ROLLUP_HIST),
+                Source::Hourly if slice.site_hist_answers(group) => (PG_ROLLUP, PG_SITE_HOUR_HIST),
+                Source::Hourly => (PG_ROLLUP, PG_RAW_HIST),
             };
             // Both statements at once, on two pooled connections.
             let (counts, hist) = tokio::try_join!(
@@ -247,7 +258,8 @@ pub async fn load(store: &Store, slice: &Slice, group: GroupBy) -> Result<Groups
             let (counts, hist) = match source {
                 Source::SiteDay => (SQ_SITE_DAY, SQ_SITE_DAY_HIST),
                 Source::DimDay { .. } => (SQ_DIM_DAY, SQ_DIM_DAY_HIST),
-                Source::Hourly => (SQ_ROLLUP, SQ_ROLLUP_HIST),
+                Source::Hourly if slice.site_hist_answers(group) => (SQ_ROLLUP, SQ_SITE_HOUR_HIST),
+                Source::Hourly => (SQ_ROLLUP, SQ_RAW_HIST),
             };
             // Both statements at once, on two pooled connections.
             let (counts, hist) = tokio::try_join!(
@@ -394,14 +406,33 @@ const PG_ROLLUP: &str = concat!(
     " GROUP BY 1, 2"
 );
 
-const PG_ROLLUP_HIST: &str = concat!(
-    "SELECT CASE $2 WHEN 'route' THEN route WHEN 'form_factor' THEN form_factor
-            WHEN 'engine' THEN engine WHEN 'country' THEN country WHEN 'release' THEN release
-            WHEN 'hour' THEN to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')
+const PG_SITE_HOUR_HIST: &str = concat!(
+    "SELECT CASE $2 WHEN 'hour' THEN to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')
             WHEN 'day' THEN to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE '' END AS g,
             name, bucket, SUM(weight) AS weight
-         FROM metric_rollup_hist ",
-    pg_rollup_where!(),
+         FROM metric_site_hour_hist
+         WHERE site = $1 AND hour >= $4 AND hour < $5 AND ($3::text IS NULL OR name = $3)
+           AND COALESCE($6::text, $7::text, $8::text, $9::text, $10::text) IS NULL",
+    " GROUP BY 1, 2, 3"
+);
+
+/// The histogram of an hourly slice by dimensions, from raw rows: bucketed
+/// like the rollups, the day range added so only those days' partitions are read.
+const PG_RAW_HIST: &str = concat!(
+    "SELECT CASE $2 WHEN 'route' THEN route WHEN 'form_factor' THEN form_factor
+            WHEN 'engine' THEN engine WHEN 'country' THEN COALESCE(country, '')
+            WHEN 'release' THEN COALESCE(release, '')
+            WHEN 'hour' THEN to_char(date_trunc('hour', received_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')
+            WHEN 'day' THEN to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE '' END AS g,
+            name, strray_hist_bucket(name, value) AS bucket, SUM(1.0 / sample_rate) AS weight
+         FROM metric
+         WHERE site = $1 AND received_at >= $4 AND received_at < $5
+           AND day >= ($4::timestamptz AT TIME ZONE 'UTC')::date - 2
+           AND day <= ($5::timestamptz AT TIME ZONE 'UTC')::date + 1
+           AND ($3::text IS NULL OR name = $3)
+           AND ($6::text IS NULL OR route = $6) AND ($7::text IS NULL OR form_factor = $7)
+           AND ($8::text IS NULL OR engine = $8) AND ($9::text IS NULL OR COALESCE(country, '') = $9)
+           AND ($10::text IS NULL OR COALESCE(release, '') = $10)",
     " GROUP BY 1, 2, 3"
 );
 
@@ -477,12 +508,34 @@ const SQ_ROLLUP: &str = concat!(
     " GROUP BY 1, 2"
 );
 
-const SQ_ROLLUP_HIST: &str = concat!(
-    sq_group!(),
-    "bucket, CAST(SUM(weight) AS REAL) AS weight FROM metric_rollup_hist",
-    sq_where!(),
-    " GROUP BY 1, 2, 3"
-);
+const SQ_SITE_HOUR_HIST: &str = "SELECT CASE ?2
+            WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', hour * 3600, 'unixepoch')
+            WHEN 'day' THEN strftime('%Y-%m-%d', hour * 3600, 'unixepoch') ELSE '' END AS g,
+        name, bucket, CAST(SUM(weight) AS REAL) AS weight
+     FROM metric_site_hour_hist
+     WHERE site = ?1 AND hour >= ?4 AND hour < ?5 AND (?3 IS NULL OR name = ?3)
+       AND COALESCE(?6, ?7, ?8, ?9, ?10) IS NULL
+     GROUP BY 1, 2, 3";
+
+/// Twin of `PG_RAW_HIST`; buckets from the `hist_bucket` lower bounds (SQLite
+/// here has no ln(), see migration 0030), hours as epoch hours.
+const SQ_RAW_HIST: &str = "SELECT CASE ?2 WHEN 'route' THEN route WHEN 'form_factor' THEN form_factor
+            WHEN 'engine' THEN engine WHEN 'country' THEN COALESCE(country, '')
+            WHEN 'release' THEN COALESCE(release, '')
+            WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00:00Z', (received_at_ms / 3600000) * 3600, 'unixepoch')
+            WHEN 'day' THEN strftime('%Y-%m-%d', received_at_ms / 1000, 'unixepoch') ELSE '' END AS g,
+        name,
+        (SELECT bucket FROM hist_bucket
+         WHERE lower <= value * (CASE WHEN name = 'CLS' THEN 10000.0 ELSE 1.0 END)
+         ORDER BY lower DESC LIMIT 1) AS bucket,
+        CAST(SUM(1.0 / sample_rate) AS REAL) AS weight
+     FROM metric
+     WHERE site = ?1 AND received_at_ms >= ?4 * 3600000 AND received_at_ms < ?5 * 3600000
+       AND (?3 IS NULL OR name = ?3)
+       AND (?6 IS NULL OR route = ?6) AND (?7 IS NULL OR form_factor = ?7)
+       AND (?8 IS NULL OR engine = ?8) AND (?9 IS NULL OR COALESCE(country, '') = ?9)
+       AND (?10 IS NULL OR COALESCE(release, '') = ?10)
+     GROUP BY 1, 2, 3";
 
 const SQ_SITE_DAY: &str = "SELECT CASE ?2 WHEN 'day' THEN strftime('%Y-%m-%d', day * 86400, 'unixepoch') ELSE '' END AS g,
         name, SUM(samples) AS samples, CAST(SUM(weight) AS REAL) AS weight,

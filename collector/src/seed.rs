@@ -263,7 +263,7 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
         // Fresh statistics and visibility maps: the planner picks index-only
         // scans on the rollups right away instead of after autovacuum.
         sqlx::query(
-            "VACUUM ANALYZE metric, metric_rollup, metric_rollup_hist, metric_site_day,
+            "VACUUM ANALYZE metric, metric_rollup, metric_site_hour_hist, metric_site_day,
                 metric_site_day_hist, metric_dim_day, metric_dim_day_hist",
         )
         .execute(pool)

@@ -13,6 +13,7 @@ use crate::domain::RouteRegistry;
 use crate::ingest::{IngestQueue, IngestStats, WriterConfig, WriterHandle, spawn_writer};
 use crate::ratelimit::IngestLimiter;
 use crate::routes::{self, agent::AgentAssets};
+use crate::spool::{Spool, SpoolReader};
 use crate::storage::Store;
 
 /// Shared by every request handler.
@@ -26,12 +27,19 @@ pub struct AppState {
     pub limiter: IngestLimiter,
     pub routes: RouteRegistry,
     pub readiness: Arc<routes::health::Readiness>,
+    /// The durable spool, when `STRRAY_SPOOL_PATH` is set.
+    pub spool: Option<Spool>,
 }
 
 pub struct Application {
     addr: std::net::SocketAddr,
     server: Server,
     writer: WriterHandle,
+    /// Stops the spool drainer; it finishes what is spooled first.
+    spool_drain: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
     store: Store,
     stats: Arc<IngestStats>,
     grace: std::time::Duration,
@@ -42,10 +50,18 @@ impl Application {
         let store = Store::connect(&settings.database_url()).await?;
         store.migrate().await?;
         store.ensure_partitions().await?;
-        Self::build_with_store(settings, store)
+        let spool = match &settings.spool_path {
+            Some(path) => Some(Spool::open(path, settings.spool_max_bytes).await?),
+            None => None,
+        };
+        Self::build_with_store(settings, store, spool)
     }
 
-    pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+    pub fn build_with_store(
+        settings: Settings,
+        store: Store,
+        spool: Option<(Spool, SpoolReader)>,
+    ) -> anyhow::Result<Application> {
         let policy = settings.site_policy().map_err(anyhow::Error::msg)?;
         if matches!(policy, SitePolicy::Open) {
             tracing::warn!("STRRAY_SITES is not set: accepting every site key from every origin");
@@ -61,6 +77,19 @@ impl Application {
             },
             stats.clone(),
         );
+        let (spool, spool_drain) = match spool {
+            Some((spool, reader)) => {
+                let (stop, stop_rx) = tokio::sync::watch::channel(false);
+                let task = tokio::spawn(reader.drain(
+                    store.clone(),
+                    stats.clone(),
+                    settings.batch_rows,
+                    stop_rx,
+                ));
+                (Some(spool), Some((stop, task)))
+            }
+            None => (None, None),
+        };
         let alert_config = crate::alerts::AlertConfig::from_settings(&settings)?;
         if settings.alert_interval_secs > 0 {
             let engine = Arc::new(crate::alerts::AlertEngine::new(store.clone(), alert_config));
@@ -94,6 +123,7 @@ impl Application {
             ),
             routes: RouteRegistry::bounded(settings.max_routes_per_site, max_sites, max_routes),
             readiness,
+            spool,
             budget: Budget::default_with_min_samples(settings.min_samples),
             settings,
             agent,
@@ -204,6 +234,7 @@ impl Application {
             addr,
             server: server.run(),
             writer,
+            spool_drain,
             store,
             stats,
             grace,
@@ -229,7 +260,25 @@ impl Application {
     /// turns a non-zero count into a non-zero exit code.
     pub async fn run_until_stopped(self) -> anyhow::Result<u64> {
         let result = self.server.await;
-        self.writer.drain(self.grace).await;
+        match self.spool_drain {
+            // With a spool the in-memory writer holds nothing: what the drain
+            // leaves within the grace stays in the spool file, not lost, so it
+            // must not be counted as dropped (the writer's drain would count
+            // every accepted-but-unstored row).
+            Some((stop, mut task)) => {
+                let _ = stop.send(true);
+                if tokio::time::timeout(self.grace, &mut task).await.is_err() {
+                    task.abort();
+                    let _ = task.await;
+                    tracing::warn!(
+                        "shutdown grace over with beacons still spooled; they are written after the next start"
+                    );
+                }
+            }
+            None => {
+                self.writer.drain(self.grace).await;
+            }
+        }
         let lost = self
             .stats
             .rows_dropped

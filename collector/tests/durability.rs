@@ -856,3 +856,423 @@ async fn postgres_over_tls_when_the_url_asks_for_it() {
         "the beacon was written over TLS: {stored:?}"
     );
 }
+
+/// A spool file of its own for one test.
+fn spool_path() -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("strray-spool-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("spool.db")
+}
+
+/// Waits until the collector at `base` has drained its spool.
+async fn wait_for_empty_spool(base: &str) {
+    for _ in 0..1200 {
+        if metric(base, "strray_spool_entries").await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the spool did not drain");
+}
+
+/// Samples in the daily rollup equal the stored rows: nothing counted twice
+/// by a replay or a re-send.
+async fn assert_rollup_counts_rows_once(url: &str) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let (rows, rolled): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM metric WHERE site = 'dur'),
+                (SELECT COALESCE(SUM(samples), 0)::int8 FROM metric_site_day WHERE site = 'dur')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert_eq!(rolled, rows, "rollup samples equal stored rows");
+}
+
+/// Sends `pvs` again (the same beacons, same sequence number); all must be 2xx.
+async fn resend(base: &str, pvs: &[String]) {
+    let client = reqwest::Client::new();
+    for pv in pvs {
+        let r = client
+            .post(format!("{base}/v1/ingest?site=dur"))
+            .header("content-type", "text/plain")
+            .body(beacon(pv))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "re-send of {pv}: {}", r.status());
+    }
+}
+
+/// With a spool, a 2xx means on disk: SIGKILL in the middle of a stream, then
+/// a restart on the same spool, and every 2xx'd beacon is stored exactly once
+/// (a batch stored but not yet removed from the spool is replayed harmlessly).
+/// Beacons re-sent after the restart keep one row each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_mid_stream_then_restart_stores_every_accepted_beacon_once() {
+    let url = create_database(&admin_url()).await;
+    let spool = spool_path();
+    let spool_env = spool.display().to_string();
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("STRRAY_SPOOL_PATH", spool_env.as_str()),
+    ];
+    let (mut child, base, _stderr) = spawn_collector(&envs);
+    let stop = Arc::new(Mutex::new(false));
+    let streaming = tokio::spawn(stream(base.clone(), 4, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap(); // SIGKILL: no drain, no goodbye
+    child.wait().unwrap();
+    *stop.lock().unwrap() = true;
+    let accepted = streaming.await.unwrap();
+
+    let (child, base, _stderr) = spawn_collector(&envs);
+    wait_for_empty_spool(&base).await;
+    let resent: Vec<String> = accepted.iter().take(50).cloned().collect();
+    resend(&base, &resent).await;
+    wait_for_empty_spool(&base).await;
+    sigterm(&child);
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_rollup_counts_rows_once(&url).await;
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
+
+/// Streams one beacon per sender every 20 ms until `stop`; returns the page
+/// views that got a 2xx and how many requests did not.
+async fn steady_stream(base: String, senders: usize, stop: Arc<Mutex<bool>>) -> (Vec<String>, u64) {
+    let mut tasks = Vec::new();
+    for t in 0..senders {
+        let (base, stop) = (base.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let (mut ok, mut refused) = (Vec::new(), 0u64);
+            for i in 0.. {
+                if *stop.lock().unwrap() {
+                    break;
+                }
+                let pv = format!("st{t:02}x{i:08}");
+                let r = client
+                    .post(format!("{base}/v1/ingest?site=dur"))
+                    .header("content-type", "text/plain")
+                    .body(beacon(&pv))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().is_success() => ok.push(pv),
+                    _ => refused += 1,
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (ok, refused)
+        }));
+    }
+    let (mut all, mut refused) = (Vec::new(), 0);
+    for t in tasks {
+        let (ok, r) = t.await.unwrap();
+        all.extend(ok);
+        refused += r;
+    }
+    (all, refused)
+}
+
+/// A collector with a spool (bounded by `max_bytes` if given) on a private
+/// PostgreSQL cluster the test may stop: (cluster, its URL, spool file, base URL).
+async fn spooled_app_on_own_cluster(
+    max_bytes: Option<u64>,
+) -> (PrivateCluster, String, PathBuf, String) {
+    let cluster = PrivateCluster::start_new();
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let spool = spool_path();
+    let defaults = Settings::default();
+    let app = Application::build(Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: Some(url.clone()),
+        rate_limit_client: 0,
+        spool_path: Some(spool.clone()),
+        spool_max_bytes: max_bytes.unwrap_or(defaults.spool_max_bytes),
+        ..defaults
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+    (cluster, url, spool, base)
+}
+
+/// PostgreSQL stopped for 60 s under a steady stream: with a spool, every
+/// beacon is answered 2xx throughout (the spool has room), `/readyz` stays
+/// ready, `/metrics` shows the spool growing, and after PostgreSQL returns
+/// every 2xx'd beacon is stored, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_60_s_postgres_outage_under_a_steady_stream_is_all_2xx_and_all_stored() {
+    let (cluster, url, spool, base) = spooled_app_on_own_cluster(None).await;
+
+    let stop = Arc::new(Mutex::new(false));
+    let streaming = tokio::spawn(steady_stream(base.clone(), 3, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.stop();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "ready while the spool has room");
+    assert!(
+        metric(&base, "strray_spool_bytes").await > 0,
+        "the outage fills the spool"
+    );
+    assert!(metric(&base, "strray_spool_oldest_age_seconds").await >= 1);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    cluster.start();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    *stop.lock().unwrap() = true;
+    let (accepted, refused) = streaming.await.unwrap();
+    assert_eq!(refused, 0, "no beacon was refused during the outage");
+    wait_for_empty_spool(&base).await;
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_eq!(
+        stored.len(),
+        accepted.len(),
+        "every accepted page view, no others"
+    );
+    assert_rollup_counts_rows_once(&url).await;
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
+
+/// A full spool answers 503 with Retry-After (and `/readyz` says so); what it
+/// accepted before is stored once PostgreSQL is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_spool_answers_503_and_loses_nothing_it_accepted() {
+    let (cluster, url, spool, base) = spooled_app_on_own_cluster(Some(20_000)).await;
+    cluster.stop();
+    let client = reqwest::Client::new();
+    let mut accepted = Vec::new();
+    let mut refusal = None;
+    for i in 0..1000 {
+        let pv = format!("full{i:06}");
+        let r = client
+            .post(format!("{base}/v1/ingest?site=dur"))
+            .header("content-type", "text/plain")
+            .body(beacon(&pv))
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            accepted.push(pv);
+        } else {
+            refusal = Some(r);
+            break;
+        }
+    }
+    let r = refusal.expect("the spool filled up");
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().contains_key("retry-after"), "Retry-After");
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["reason"],
+        "spool_full"
+    );
+    assert!(!accepted.is_empty());
+    cluster.start();
+    wait_for_empty_spool(&base).await;
+    // Drained: room again, ready again, accepting again.
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "ready once the spool drained");
+    resend(&base, &["after".to_string()]).await;
+    accepted.push("after".into());
+    wait_for_empty_spool(&base).await;
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_eq!(stored.len(), accepted.len());
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
+
+/// Beacons left in a spool file after its collector exited.
+async fn spooled(path: &std::path::Path) -> i64 {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM spool")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+/// Two collectors, each with its own spool, on one database: streams to both,
+/// the same beacons re-sent to both; SIGTERM drains each spool to empty and
+/// every accepted beacon is stored once, counted once in the rollups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_collectors_with_their_own_spools_on_one_database_store_each_beacon_once() {
+    let url = create_database(&admin_url()).await;
+    let spools = [spool_path(), spool_path()];
+    let envs: Vec<[(&str, String); 3]> = spools
+        .iter()
+        .map(|s| {
+            [
+                ("DATABASE_URL", url.clone()),
+                ("STRRAY_SPOOL_PATH", s.display().to_string()),
+                // A long interval: SIGTERM finds spooled rows to drain.
+                ("STRRAY_BATCH_INTERVAL_MS", "2000".to_string()),
+            ]
+        })
+        .collect();
+    let mut collectors = Vec::new();
+    for e in &envs {
+        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        collectors.push(spawn_collector(&e));
+    }
+    let stop = Arc::new(Mutex::new(false));
+    let a = tokio::spawn(stream(collectors[0].1.clone(), 2, stop.clone()));
+    let b = tokio::spawn(stream(collectors[1].1.clone(), 2, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    *stop.lock().unwrap() = true;
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    // The same page views from both streams (`pv…` names), sent to the other collector.
+    resend(&collectors[1].1, &a[..a.len().min(30)]).await;
+    resend(&collectors[0].1, &b[..b.len().min(30)]).await;
+    for (child, _, _) in &collectors {
+        sigterm(child);
+    }
+    for (mut child, _, _) in collectors {
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        assert!(status.success(), "{status}");
+    }
+    for s in &spools {
+        assert_eq!(spooled(s).await, 0, "SIGTERM drained {}", s.display());
+    }
+    let accepted: Vec<String> = a.into_iter().chain(b).collect();
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_rollup_counts_rows_once(&url).await;
+    for s in &spools {
+        let _ = std::fs::remove_dir_all(s.parent().unwrap());
+    }
+}
+
+/// SIGTERM while PostgreSQL is down, with a spool and a short grace: the
+/// beacons the drain could not write are not lost but kept on disk, so the
+/// collector exits 0 ("rows_not_written=0"), and the next start on the same
+/// spool stores every 2xx'd beacon once PostgreSQL is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_an_outage_keeps_spooled_beacons_for_the_next_start() {
+    let cluster = PrivateCluster::start_new();
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let spool = spool_path();
+    let spool_env = spool.display().to_string();
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("STRRAY_SPOOL_PATH", spool_env.as_str()),
+        ("STRRAY_SHUTDOWN_GRACE_SECS", "1"),
+    ];
+    let (child, base, stderr) = spawn_collector(&envs);
+    let stop = Arc::new(Mutex::new(false));
+    let accepted = Accepted::default();
+    let streaming = tokio::spawn(stream_into(
+        base.clone(),
+        3,
+        stop.clone(),
+        accepted.clone(),
+        None,
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.stop();
+    let at_stop = accepted.lock().unwrap().len();
+    for _ in 0..200 {
+        if accepted.lock().unwrap().len() > at_stop + 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        metric(&base, "strray_spool_entries").await > 0,
+        "beacons wait in the spool"
+    );
+    sigterm(&child);
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    *stop.lock().unwrap() = true;
+    let accepted = streaming.await.unwrap();
+    assert!(status.success(), "nothing was lost: {status}");
+    assert_eq!(
+        stderr.finish().last().map(String::as_str),
+        Some("strray-collector stopped: rows_not_written=0")
+    );
+    assert!(spooled(&spool).await > 0, "the backlog stayed on disk");
+    cluster.start();
+    let (child, base, _stderr) = spawn_collector(&envs);
+    wait_for_empty_spool(&base).await;
+    sigterm(&child);
+    let mut child = child;
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let stored = stored_page_views(&url).await;
+    assert_all_kept(&accepted, &stored);
+    assert_rollup_counts_rows_once(&url).await;
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
+
+/// A spool entry that cannot be read back (a damaged file, or a format from
+/// another version) must not block the drain, and must not vanish either: it
+/// moves to `spool_unreadable` in the spool file, and the entries around it
+/// are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreadable_spool_entry_is_kept_aside_and_the_rest_drains() {
+    let url = create_database(&admin_url()).await;
+    let spool = spool_path();
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&spool)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE spool (id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL,
+                                 rows INTEGER NOT NULL, body BLOB NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO spool (received_ms, rows, body) VALUES (1, 1, 'not json')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let spool_env = spool.display().to_string();
+    let (child, base, _stderr) = spawn_collector(&[
+        ("DATABASE_URL", url.as_str()),
+        ("STRRAY_SPOOL_PATH", spool_env.as_str()),
+    ]);
+    resend(&base, &["readable".to_string()]).await;
+    wait_for_empty_spool(&base).await;
+    sigterm(&child);
+    let mut child = child;
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_all_kept(&["readable".to_string()], &stored_page_views(&url).await);
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&spool);
+    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+    let kept: Vec<Vec<u8>> = sqlx::query_scalar("SELECT body FROM spool_unreadable")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(kept, [b"not json".to_vec()], "the unreadable entry is kept");
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}

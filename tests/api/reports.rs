@@ -164,7 +164,7 @@ async fn rollup_p75_matches_exact_percentile_on_several_distributions() {
 async fn rollup_samples(store: &Store, site: &str) -> (i64, i64, f64) {
     let q_hour = "SELECT COALESCE(SUM(samples), 0) FROM metric_rollup WHERE site = $1";
     let q_day = "SELECT COALESCE(SUM(samples), 0) FROM metric_site_day_hist WHERE site = $1";
-    let q_w = "SELECT CAST(COALESCE(SUM(weight), 0) AS DOUBLE PRECISION) FROM metric_rollup_hist WHERE site = $1";
+    let q_w = "SELECT CAST(COALESCE(SUM(weight), 0) AS DOUBLE PRECISION) FROM metric_site_hour_hist WHERE site = $1";
     match store {
         Store::Postgres(p) => (
             sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(

@@ -1,4 +1,4 @@
-//! PostgreSQL rollups (migrations 0030, 0032, 0060) stay equal to what the
+//! PostgreSQL rollups (migrations 0030, 0032, 0060, 0080) stay equal to what the
 //! stored rows say, cell by cell, through inserts, re-sends that move a metric
 //! to another bucket or rating, stale re-sends, and an analyst's direct UPDATE.
 
@@ -25,14 +25,12 @@ const CHECKS: [(&str, &str, &str); 6] = [
          FROM metric GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
     ),
     (
-        "metric_rollup_hist",
-        "SELECT site, name, hour, route, form_factor, engine, country, release, bucket, samples,
-                round(weight::numeric, 6)
-         FROM metric_rollup_hist WHERE samples <> 0",
-        "SELECT site, name, date_trunc('hour', received_at), route, form_factor, engine,
-                COALESCE(country, ''), COALESCE(release, ''), strray_hist_bucket(name, value),
+        "metric_site_hour_hist",
+        "SELECT site, hour, name, bucket, samples, round(weight::numeric, 6)
+         FROM metric_site_hour_hist WHERE samples <> 0",
+        "SELECT site, date_trunc('hour', received_at), name, strray_hist_bucket(name, value),
                 COUNT(*), round(SUM(1 / sample_rate)::numeric, 6)
-         FROM metric GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+         FROM metric GROUP BY 1, 2, 3, 4",
     ),
     (
         "metric_site_day",
@@ -126,27 +124,14 @@ fn varied(i: usize, value: f64) -> MetricRow {
     }
 }
 
-#[tokio::test]
-async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
-    let app = spawn_app(Backend::Postgres).await;
-    let Store::Postgres(pool) = &app.store else {
-        unreachable!()
-    };
-    // 160 rows over two UTC days and several hours, in two batches.
+/// 160 rows over two UTC days and several hours (inserted in two batches);
+/// re-sends of every third metric with a newer seq, a value in another bucket
+/// and rating `poor`, mixed with new metrics in one batch; then stale re-sends
+/// of the same metrics (an older seq), which must change nothing.
+fn scenario() -> (Vec<MetricRow>, Vec<MetricRow>, Vec<MetricRow>) {
     let rows: Vec<MetricRow> = (0..160)
         .map(|i| varied(i, 90.0 + i as f64 * 37.0))
         .collect();
-    app.store.insert_metrics(&rows[..100]).await.unwrap();
-    app.store.insert_metrics(&rows[100..]).await.unwrap();
-    let first = assert_rollups_match(pool, "inserts").await;
-    assert!(
-        first.iter().all(|&n| n >= 8),
-        "too few cells to test: {first:?}"
-    );
-
-    // Re-sends of every third metric with a newer seq, a value in another
-    // bucket and rating `poor`, mixed with new metrics in one batch; then stale
-    // re-sends of the same metrics (an older seq), which must change nothing.
     let mut batch = Vec::new();
     for (i, r) in rows.iter().enumerate().step_by(3) {
         batch.push(MetricRow {
@@ -170,6 +155,23 @@ async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
             ..r.clone()
         })
         .collect();
+    (rows, batch, stale)
+}
+
+#[tokio::test]
+async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
+    let app = spawn_app(Backend::Postgres).await;
+    let Store::Postgres(pool) = &app.store else {
+        unreachable!()
+    };
+    let (rows, batch, stale) = scenario();
+    app.store.insert_metrics(&rows[..100]).await.unwrap();
+    app.store.insert_metrics(&rows[100..]).await.unwrap();
+    let first = assert_rollups_match(pool, "inserts").await;
+    assert!(
+        first.iter().all(|&n| n >= 8),
+        "too few cells to test: {first:?}"
+    );
     app.store.insert_metrics(&batch).await.unwrap();
     app.store.insert_metrics(&stale).await.unwrap();
     assert_rollups_match(pool, "re-sends").await;
@@ -196,4 +198,95 @@ async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
         .await
         .unwrap();
     assert_rollups_match(pool, "direct UPDATE").await;
+}
+
+/// The SQLite twins of `CHECKS` (epoch hours and days; buckets from `hist_bucket`).
+const SQLITE_BUCKET: &str = "(SELECT bucket FROM hist_bucket WHERE lower <= value * (CASE WHEN name = 'CLS' THEN 10000.0 ELSE 1.0 END) ORDER BY lower DESC LIMIT 1)";
+const SQLITE_SHARES: &str = "round(SUM(1.0 / sample_rate), 6),
+    round(SUM(CASE WHEN rating = 'good' THEN 1.0 / sample_rate ELSE 0 END), 6),
+    round(SUM(CASE WHEN rating = 'needs-improvement' THEN 1.0 / sample_rate ELSE 0 END), 6),
+    round(SUM(CASE WHEN rating = 'poor' THEN 1.0 / sample_rate ELSE 0 END), 6)";
+const SQLITE_DIMS: &str = "CROSS JOIN (SELECT 'route' AS dim UNION ALL SELECT 'form_factor'
+    UNION ALL SELECT 'engine' UNION ALL SELECT 'country' UNION ALL SELECT 'release') x";
+const SQLITE_VAL: &str = "CASE x.dim WHEN 'route' THEN route WHEN 'form_factor' THEN form_factor
+    WHEN 'engine' THEN engine WHEN 'country' THEN COALESCE(country, '') ELSE COALESCE(release, '') END";
+
+fn sqlite_checks() -> Vec<(&'static str, String, String)> {
+    let shares = "round(weight, 6), round(good, 6), round(needs_improvement, 6), round(poor, 6)";
+    vec![
+        (
+            "metric_rollup",
+            format!("SELECT site, name, hour, route, form_factor, engine, country, release, samples, {shares} FROM metric_rollup WHERE samples <> 0"),
+            format!("SELECT site, name, received_at_ms / 3600000, route, form_factor, engine, COALESCE(country, ''), COALESCE(release, ''), COUNT(*), {SQLITE_SHARES} FROM metric GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"),
+        ),
+        (
+            "metric_site_hour_hist",
+            "SELECT site, hour, name, bucket, samples, round(weight, 6) FROM metric_site_hour_hist WHERE samples <> 0".into(),
+            format!("SELECT site, received_at_ms / 3600000, name, {SQLITE_BUCKET}, COUNT(*), round(SUM(1.0 / sample_rate), 6) FROM metric GROUP BY 1, 2, 3, 4"),
+        ),
+        (
+            "metric_site_day",
+            format!("SELECT site, day, name, samples, {shares} FROM metric_site_day WHERE samples <> 0"),
+            format!("SELECT site, received_at_ms / 86400000, name, COUNT(*), {SQLITE_SHARES} FROM metric GROUP BY 1, 2, 3"),
+        ),
+        (
+            "metric_site_day_hist",
+            "SELECT site, day, name, bucket, samples, round(weight, 6) FROM metric_site_day_hist WHERE samples <> 0".into(),
+            format!("SELECT site, received_at_ms / 86400000, name, {SQLITE_BUCKET}, COUNT(*), round(SUM(1.0 / sample_rate), 6) FROM metric GROUP BY 1, 2, 3, 4"),
+        ),
+        (
+            "metric_dim_day",
+            format!("SELECT site, day, name, dim, val, samples, {shares} FROM metric_dim_day WHERE samples <> 0"),
+            format!("SELECT site, received_at_ms / 86400000, name, x.dim, {SQLITE_VAL}, COUNT(*), {SQLITE_SHARES} FROM metric {SQLITE_DIMS} GROUP BY 1, 2, 3, 4, 5"),
+        ),
+        (
+            "metric_dim_day_hist",
+            "SELECT site, day, name, dim, val, bucket, samples, round(weight, 6) FROM metric_dim_day_hist WHERE samples <> 0".into(),
+            format!("SELECT site, received_at_ms / 86400000, name, x.dim, {SQLITE_VAL}, {SQLITE_BUCKET}, COUNT(*), round(SUM(1.0 / sample_rate), 6) FROM metric {SQLITE_DIMS} GROUP BY 1, 2, 3, 4, 5, 6"),
+        ),
+    ]
+}
+
+async fn assert_sqlite_rollups_match(pool: &sqlx::SqlitePool, stage: &str) -> Vec<i64> {
+    let mut cells = Vec::new();
+    for (table, stored, recomputed) in sqlite_checks() {
+        let (live, differing): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT COUNT(*) FROM ({stored})),
+                    (SELECT COUNT(*) FROM (SELECT * FROM ({stored}) EXCEPT SELECT * FROM ({recomputed}))) +
+                    (SELECT COUNT(*) FROM (SELECT * FROM ({recomputed}) EXCEPT SELECT * FROM ({stored})))"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            differing, 0,
+            "{stage}: {table} differs from the stored rows"
+        );
+        cells.push(live);
+    }
+    cells
+}
+
+/// SQLite keeps its rollups per batch, set-based (migration 0090): the same
+/// inserts, re-sends in another bucket and rating, and stale re-sends leave
+/// every cell equal to its recomputation from `metric`.
+#[tokio::test]
+async fn sqlite_rollups_equal_the_stored_rows_through_inserts_and_resends() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let Store::Sqlite(pool) = &app.store else {
+        unreachable!()
+    };
+    let (rows, batch, stale) = scenario();
+    app.store.insert_metrics(&rows[..100]).await.unwrap();
+    app.store.insert_metrics(&rows[100..]).await.unwrap();
+    let first = assert_sqlite_rollups_match(pool, "inserts").await;
+    assert!(
+        first.iter().all(|&n| n >= 8),
+        "too few cells to test: {first:?}"
+    );
+    app.store.insert_metrics(&batch).await.unwrap();
+    app.store.insert_metrics(&stale).await.unwrap();
+    // The same beacon again (equal seq): the first received stays, nothing moves.
+    app.store.insert_metrics(&batch).await.unwrap();
+    assert_sqlite_rollups_match(pool, "re-sends").await;
 }

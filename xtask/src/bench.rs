@@ -169,15 +169,53 @@ fn stored(url: &str, site: &str, run: &WrkResult, connections: u32) -> Result<(u
     Ok((beacons, rows))
 }
 
-/// Waits (up to a minute) until the collector's queue has been written out.
+/// Waits (up to ten minutes: a spool may hold a long backlog) until the
+/// collector's queue or spool has been written out.
 pub(crate) fn wait_for_empty_queue(port: u16) {
-    for _ in 0..600 {
+    for _ in 0..6000 {
         let m = http_get(port, "/metrics").unwrap_or_default();
         if m.lines().any(|l| l == "strray_queue_rows 0") {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The collector's receive-to-commit histogram (`strray_rollup_lag_seconds`):
+/// (upper bound in s, cumulative count), +Inf as infinity.
+fn lag_histogram(port: u16) -> Vec<(f64, u64)> {
+    http_get(port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("strray_rollup_lag_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The bucket bound under which 99 % of the rows stored between two reads of
+/// the histogram were committed (an upper bound on their p99).
+fn lag_p99(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<f64> {
+    let diff: Vec<(f64, u64)> = after
+        .iter()
+        .map(|&(le, n)| {
+            (
+                le,
+                n - before.iter().find(|b| b.0 == le).map_or(0, |b| b.1).min(n),
+            )
+        })
+        .collect();
+    let total = diff.last()?.1;
+    diff.iter()
+        .find(|&&(_, n)| n as f64 >= 0.99 * total as f64)
+        .map(|&(le, _)| le)
 }
 
 pub(crate) fn rss_kb(pid: u32) -> u64 {
@@ -250,11 +288,32 @@ fn children_ticks() -> u64 {
     cpu_ticks(std::process::id()).1
 }
 
+/// The rollup function before migration 0080 (it also upserted the
+/// all-dimension hourly histogram), put back inside a rolled-back transaction
+/// so that one run measures the rollup layout before and after.
+const OLD_ROLLUPS: &str =
+    include_str!("../../migrations/postgres/20261127000060_rollups_one_pass.sql");
+
+fn old_rollup_function() -> Result<String> {
+    let start = OLD_ROLLUPS
+        .find("CREATE FUNCTION strray_rollups_on_change()")
+        .context("old rollup function not found")?;
+    let end = OLD_ROLLUPS[start..]
+        .find("$fn$;")
+        .context("old rollup function end not found")?;
+    Ok(OLD_ROLLUPS[start..start + end + 5].replacen(
+        "CREATE FUNCTION",
+        "CREATE OR REPLACE FUNCTION",
+        1,
+    ))
+}
+
 /// PostgreSQL's time (ms) to INSERT the stored rows of `site` again in one
 /// statement — the writer's batch shape — with the rollup triggers off
-/// (`session_replication_role = replica`) and on, inside a transaction that
-/// is rolled back. One backend working alone, so elapsed ≈ its CPU time.
-fn insert_cost_ms(url: &str, site: &str) -> Result<(f64, f64)> {
+/// (`session_replication_role = replica`), on, and on with the rollup layout
+/// before migration 0080, inside a transaction that is rolled back. One
+/// backend working alone, so elapsed ≈ its CPU time.
+fn insert_cost_ms(url: &str, site: &str) -> Result<(f64, f64, f64)> {
     let sql = format!(
         "BEGIN;\n\
          CREATE TEMP TABLE again ON COMMIT DROP AS SELECT * FROM metric WHERE site = '{site}';\n\
@@ -268,7 +327,17 @@ fn insert_cost_ms(url: &str, site: &str) -> Result<(f64, f64)> {
          \\timing on\n\
          INSERT INTO metric SELECT * FROM again;\n\
          \\timing off\n\
-         ROLLBACK;\n"
+         DELETE FROM metric WHERE site = '{site}';\n\
+         CREATE TABLE metric_rollup_hist (site TEXT NOT NULL, name TEXT NOT NULL, hour TIMESTAMPTZ NOT NULL, \
+           route TEXT NOT NULL, form_factor TEXT NOT NULL, engine TEXT NOT NULL, country TEXT NOT NULL, \
+           release TEXT NOT NULL, bucket INTEGER NOT NULL, samples BIGINT NOT NULL, weight DOUBLE PRECISION NOT NULL, \
+           PRIMARY KEY (site, hour, name, route, form_factor, engine, country, release, bucket));\n\
+         {old}\n\
+         \\timing on\n\
+         INSERT INTO metric SELECT * FROM again;\n\
+         \\timing off\n\
+         ROLLBACK;\n",
+        old = old_rollup_function()?
     );
     let mut child = Command::new("psql")
         .args([url, "-qX", "-v", "ON_ERROR_STOP=1"])
@@ -292,7 +361,7 @@ fn insert_cost_ms(url: &str, site: &str) -> Result<(f64, f64)> {
         .filter_map(|t| t.split_whitespace().next()?.parse().ok())
         .collect();
     match times[..] {
-        [off, on] => Ok((off, on)),
+        [off, on, old] => Ok((off, on, old)),
         _ => bail!("psql timings: {times:?}"),
     }
 }
@@ -382,8 +451,13 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let migrate_time = migrate_started.elapsed();
     let port = free_port()?;
     let started = Instant::now();
+    // The durable acknowledgement: every 2xx is fsynced in the spool first.
+    let spool_dir = std::env::temp_dir().join(format!("strray-bench-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&spool_dir);
+    std::fs::create_dir_all(&spool_dir)?;
     let child = Command::new(&collector_bin)
         .env("DATABASE_URL", &pg.url)
+        .env("STRRAY_SPOOL_PATH", spool_dir.join("spool.db"))
         .env("STRRAY_BIND", format!("127.0.0.1:{port}"))
         .env("STRRAY_RATE_LIMIT_CLIENT", "0")
         .env("STRRAY_RATE_LIMIT_SITE", "0")
@@ -417,10 +491,12 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     };
     // Each load on the collector is followed by waiting for its queue to drain.
     let collector_url = format!("http://127.0.0.1:{port}");
-    let drive = |script: &Path, secs: u32| -> Result<WrkResult> {
+    // Returns wrk's result and how long the drain took after wrk stopped.
+    let drive = |script: &Path, secs: u32| -> Result<(WrkResult, f64)> {
         let result = wrk(&collector_url, script, connections, secs)?;
+        let drain = Instant::now();
         wait_for_empty_queue(port);
-        Ok(result)
+        Ok((result, drain.elapsed().as_secs_f64()))
     };
     // Warm-up: a new cluster creates and zero-fills (and, durable, fsyncs) its
     // WAL segments on first use, which a database in service did long ago; that
@@ -428,15 +504,21 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     drive(&warmup_script, WARMUP_SECS)?;
     // Durable = in PostgreSQL, counted once the queue is empty.
     let ticks_before = (cpu_ticks(pid).0, postgres_ticks(&pg.data));
-    let run = drive(&script, secs)?;
+    let lag_before = lag_histogram(port);
+    let (run, drain_secs) = drive(&script, secs)?;
+    let lag_after = lag_histogram(port);
     let ticks = (
         cpu_ticks(pid).0.saturating_sub(ticks_before.0),
         postgres_ticks(&pg.data).saturating_sub(ticks_before.1),
     );
     let (beacons, rows) = stored(&pg.url, "bench", &run, connections)?;
-    let durable_rate = beacons as f64 / run.secs;
+    // In PostgreSQL per second of the run and of the drain that followed it
+    // (with the spool, wrk's 2xx rate is the rate onto local disk).
+    let durable_rate = beacons as f64 / (run.secs + drain_secs);
+    let spooled_rate = (run.requests - run.non_2xx) as f64 / run.secs;
 
-    // Saturated, wrk's connections resend at once after each 503, so most
+    // Saturated, wrk's connections resend at once after each 503 (without a
+    // spool, or with a full one), so most
     // answers above are fast refusals and their latency is not that of stored
     // beacons. The same load paced to 90 % of the durable rate (wrk's delay()
     // hook: each connection waits between requests) gives the latency at a rate
@@ -445,7 +527,9 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
         .round()
         .max(1.0);
     let paced_script = for_site("paced", &format!("function delay() return {pace_ms} end\n"))?;
-    let paced = drive(&paced_script, secs)?;
+    let lag_paced_before = lag_histogram(port);
+    let (paced, _) = drive(&paced_script, secs)?;
+    let lag_paced_after = lag_histogram(port);
     let (paced_beacons, _) = stored(&pg.url, "paced", &paced, connections)?;
     let paced_rate = paced_beacons as f64 / paced.secs;
     let before = (cpu_ticks(pid).0, children_ticks());
@@ -464,7 +548,8 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.join();
     drop(collector);
-    let (insert_off_ms, insert_on_ms) = insert_cost_ms(&pg.url, "bench")?;
+    let _ = std::fs::remove_dir_all(&spool_dir);
+    let (insert_off_ms, insert_on_ms, insert_old_ms) = insert_cost_ms(&pg.url, "bench")?;
     let accepted = run.requests - run.non_2xx;
     let ceiling_rate = ceiling.requests as f64 / ceiling.secs;
 
@@ -491,8 +576,12 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     println!("| measure | value |");
     println!("|---|---:|");
     println!(
-        "| durable / ceiling | {:.2}× |",
+        "| durable / ceiling (beacons in PostgreSQL per second of the run and its {drain_secs:.1} s drain) | {:.2}× |",
         durable_rate / ceiling_rate
+    );
+    println!(
+        "| 2xx'd (fsynced in the spool) per second of the saturated run / ceiling | {spooled_rate:.0} / s, {:.2}× |",
+        spooled_rate / ceiling_rate
     );
     println!(
         "| beacons 2xx'd (counted by wrk) / in PostgreSQL | {accepted} / {beacons} ({rows} rows; the difference is requests in flight at wrk's deadline) |"
@@ -512,6 +601,12 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
         ticks.1 as f64 / 100.0,
         ticks.1 as f64 * 10_000.0 / rows.max(1) as f64
     );
+    let secs_or_none = |p: Option<f64>| p.map_or("no rows".to_string(), |s| format!("≤ {s} s"));
+    println!(
+        "| rollup freshness (2xx → row and every rollup committed), p99: saturated / paced | {} / {} |",
+        secs_or_none(lag_p99(&lag_before, &lag_after)),
+        secs_or_none(lag_p99(&lag_paced_before, &lag_paced_after))
+    );
     println!("| start → ready (migrated DB) | {} ms |", ready.as_millis());
     println!(
         "| `strray-collector migrate` on an empty database | {} ms |",
@@ -528,6 +623,7 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let parse_us = us(rejected_ticks.0, rejected.requests);
     let row_off_us = insert_off_ms * 1000.0 / rows.max(1) as f64;
     let row_on_us = insert_on_ms * 1000.0 / rows.max(1) as f64;
+    let row_old_us = insert_old_ms * 1000.0 / rows.max(1) as f64;
     let need = |us_each: f64, per_s: f64| us_each * per_s / 1e6;
     println!();
     println!(
@@ -554,6 +650,10 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     println!(
         "| PostgreSQL, the same with the rollup triggers | {row_on_us:.1} µs / row | {:.2} |",
         need(row_on_us, target * rows_per_beacon)
+    );
+    println!(
+        "| PostgreSQL, the same with the rollup layout before migration 0080 (all-dimension hourly histogram) | {row_old_us:.1} µs / row | {:.2} |",
+        need(row_old_us, target * rows_per_beacon)
     );
     println!(
         "| total without rollups (a lower bound: the accepted path also derives dimensions, queues and encodes batches; commits fsync) | | {:.2} of {cores:.0} |",

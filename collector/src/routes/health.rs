@@ -78,7 +78,10 @@ pub fn spawn_readiness_check(store: crate::storage::Store, r: std::sync::Arc<Rea
 /// migrations applied, and the batch writer is not stuck with rows queued.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let stall = Duration::from_secs(state.settings.writer_stall_secs);
-    let reason = if !state.readiness.database_ready() {
+    let reason = if let Some(spool) = &state.spool {
+        // Beacons go to the spool, which accepts while the database is down.
+        spool.is_full().then_some("spool_full")
+    } else if !state.readiness.database_ready() {
         Some("database_unreachable")
     } else if state.queue.stats.writer_stalled(stall) {
         Some("writer_stalled")
@@ -189,6 +192,38 @@ fn metrics_text(state: &AppState) -> HttpResponse {
         out,
         "# HELP strray_last_flush_seconds Duration of the last batch write.\n# TYPE strray_last_flush_seconds gauge\nstrray_last_flush_seconds {}",
         l(&s.last_flush_micros) as f64 / 1e6
+    );
+    if let Some(spool) = &state.spool {
+        let st = &spool.stats;
+        let oldest = st.oldest_ms.load(Ordering::Relaxed);
+        let age = if oldest > 0 {
+            (chrono::Utc::now().timestamp_millis() - oldest).max(0) as f64 / 1000.0
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "# HELP strray_spool_bytes Bytes of beacons in the spool.\n# TYPE strray_spool_bytes gauge\nstrray_spool_bytes {}\n# HELP strray_spool_max_bytes STRRAY_SPOOL_MAX_BYTES.\n# TYPE strray_spool_max_bytes gauge\nstrray_spool_max_bytes {}\n# HELP strray_spool_entries Beacons in the spool.\n# TYPE strray_spool_entries gauge\nstrray_spool_entries {}\n# HELP strray_spool_oldest_age_seconds Age of the oldest spooled beacon (0: empty).\n# TYPE strray_spool_oldest_age_seconds gauge\nstrray_spool_oldest_age_seconds {age}\n# HELP strray_spool_drained_rows_total Rows drained from the spool into the database (its rate is the drain rate).\n# TYPE strray_spool_drained_rows_total counter\nstrray_spool_drained_rows_total {}",
+            l(&st.bytes),
+            st.max_bytes,
+            l(&st.entries),
+            l(&st.rows_drained)
+        );
+    }
+    let (lag, lag_sum) = s.rollup_lag.cumulative();
+    let _ = writeln!(
+        out,
+        "# HELP strray_rollup_lag_seconds Receive (2xx) to commit of each stored row; rollups are current at that commit.\n# TYPE strray_rollup_lag_seconds histogram"
+    );
+    for (le, n) in &lag {
+        let le = le.map_or("+Inf".to_string(), |ms| (ms as f64 / 1000.0).to_string());
+        let _ = writeln!(out, "strray_rollup_lag_seconds_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "strray_rollup_lag_seconds_sum {}\nstrray_rollup_lag_seconds_count {}",
+        lag_sum as f64 / 1000.0,
+        lag.last().map_or(0, |b| b.1)
     );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -127,7 +127,18 @@ async fn accept(
     // 4. Rate limits (per client always; per site now if the URL names it).
     let client = client_ip(req, state);
     rate_limit(state, query.site.as_deref(), client)?;
-    if state.queue.shed_early() {
+    let full = match &state.spool {
+        Some(spool) => spool.is_full(),
+        None => state.queue.shed_early(),
+    };
+    if full {
+        if state.spool.is_some() {
+            state
+                .queue
+                .stats
+                .beacons_shed
+                .fetch_add(1, Ordering::Relaxed);
+        }
         return Err(ApiError::Overloaded);
     }
     let body = read_body(&mut payload, declared, limit, state).await?;
@@ -157,10 +168,38 @@ async fn accept(
             .fetch_add(u64::from(beacon.dropped_fields), Ordering::Relaxed);
     }
     let rows = to_rows(&beacon, req, state);
-    state
-        .queue
-        .try_enqueue(rows)
-        .map_err(|_| ApiError::Overloaded)
+    match &state.spool {
+        Some(spool) => spool_rows(spool, &state.queue.stats, rows).await,
+        None => state
+            .queue
+            .try_enqueue(rows)
+            .map_err(|_| ApiError::Overloaded),
+    }
+}
+
+/// Durable acceptance: Ok once the rows are fsynced in the spool.
+async fn spool_rows(
+    spool: &crate::spool::Spool,
+    stats: &crate::ingest::IngestStats,
+    rows: Vec<crate::storage::MetricRow>,
+) -> Result<(), ApiError> {
+    let n = rows.len() as u64;
+    // Counted before the append so the drainer can never store more than was accepted.
+    stats.rows_accepted.fetch_add(n, Ordering::SeqCst);
+    match spool.append(&rows).await {
+        Ok(()) => {
+            stats.beacons_accepted.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => {
+            stats.rows_accepted.fetch_sub(n, Ordering::SeqCst);
+            stats.beacons_shed.fetch_add(1, Ordering::Relaxed);
+            if let crate::spool::SpoolError::Io(e) = e {
+                tracing::error!(error = %e, "spool append failed");
+            }
+            Err(ApiError::Overloaded)
+        }
+    }
 }
 
 /// Reads the body, enforcing the size limit on what actually arrives and the

@@ -21,7 +21,7 @@ mod sqlite;
 pub const APPLICATION_NAME: &str = "strray-collector";
 
 /// One stored metric: a beacon's metric plus the dimensions derived at ingest.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricRow {
     // A beacon's dimensions are shared by its metrics' rows (`Arc<str>`): a
     // queued 4-metric beacon holds each string once, not four times.

@@ -6,9 +6,57 @@ use sqlx::sqlite::SqlitePool;
 use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
 
 /// SQLite has no array binds; one prepared statement per row inside a single
-/// transaction is as fast here and keeps the batch all-or-nothing.
+/// transaction is as fast here and keeps the batch all-or-nothing. Rollups are
+/// maintained per batch, set-based, in the same transaction (migration 0090
+/// dropped the per-row triggers): the batch's keys go to a temporary table,
+/// the rows a newer sequence number replaces subtract their contribution, the
+/// upserts run, and the rows that changed add theirs; each rollup is then
+/// updated by one grouped statement.
 pub async fn insert_metrics(pool: &SqlitePool, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // Temporary tables live per connection; emptied, not dropped, per batch.
+    for q in [
+        "CREATE TEMP TABLE IF NOT EXISTS strray_batch (
+            site TEXT NOT NULL, page_view_id TEXT NOT NULL, metric_id TEXT NOT NULL,
+            seq INTEGER NOT NULL, applies INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (site, page_view_id, metric_id))",
+        "CREATE TEMP TABLE IF NOT EXISTS strray_delta (
+            sign INTEGER NOT NULL, site TEXT NOT NULL, name TEXT NOT NULL,
+            received_at_ms INTEGER NOT NULL, route TEXT NOT NULL, form_factor TEXT NOT NULL,
+            engine TEXT NOT NULL, country TEXT NOT NULL, release TEXT NOT NULL,
+            value REAL NOT NULL, rating TEXT NOT NULL, sample_rate REAL NOT NULL)",
+        "DELETE FROM temp.strray_batch",
+        "DELETE FROM temp.strray_delta",
+    ] {
+        sqlx::query(q).execute(&mut *tx).await?;
+    }
+    for r in rows {
+        // OR IGNORE: rows are deduplicated by key before they get here; a
+        // repeat would be the same metric, whose first row wins anyway.
+        sqlx::query(
+            "INSERT OR IGNORE INTO temp.strray_batch (site, page_view_id, metric_id, seq)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&r.site)
+        .bind(&r.page_view_id)
+        .bind(&r.metric_id)
+        .bind(r.seq)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // A row changes the store unless a row with this or a newer seq is there.
+    sqlx::query(
+        "UPDATE temp.strray_batch SET applies = NOT EXISTS (
+            SELECT 1 FROM metric m WHERE m.site = strray_batch.site
+              AND m.page_view_id = strray_batch.page_view_id
+              AND m.metric_id = strray_batch.metric_id AND m.seq >= strray_batch.seq)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(DELTA_FROM_METRIC)
+        .bind(-1i64)
+        .execute(&mut *tx)
+        .await?;
     for r in rows {
         sqlx::query(
             "INSERT INTO metric (site, page_view_id, metric_id, name, value, delta, rating,
@@ -45,8 +93,95 @@ pub async fn insert_metrics(pool: &SqlitePool, rows: &[MetricRow]) -> Result<(),
         .execute(&mut *tx)
         .await?;
     }
+    sqlx::query(DELTA_FROM_METRIC)
+        .bind(1i64)
+        .execute(&mut *tx)
+        .await?;
+    for q in ROLLUP_FROM_DELTA {
+        sqlx::query(q).execute(&mut *tx).await?;
+    }
     tx.commit().await
 }
+
+/// The contribution of the batch's rows that change the store, as they stand
+/// in `metric` now: before the upserts (sign -1, the replaced rows) and after
+/// them (sign 1, the new rows).
+const DELTA_FROM_METRIC: &str = "INSERT INTO temp.strray_delta
+    SELECT ?, m.site, m.name, m.received_at_ms, m.route, m.form_factor, m.engine,
+           COALESCE(m.country, ''), COALESCE(m.release, ''), m.value, m.rating, m.sample_rate
+    FROM temp.strray_batch b
+    JOIN metric m ON m.site = b.site AND m.page_view_id = b.page_view_id
+                 AND m.metric_id = b.metric_id
+    WHERE b.applies";
+
+/// One grouped upsert per rollup from the batch's delta (twins of the
+/// PostgreSQL trigger function, migration 0080; buckets from `hist_bucket`).
+const ROLLUP_FROM_DELTA: [&str; 6] = [
+    "INSERT INTO metric_rollup (site, name, hour, route, form_factor, engine, country, release,
+        samples, weight, good, needs_improvement, poor)
+     SELECT site, name, received_at_ms / 3600000, route, form_factor, engine, country, release,
+            SUM(sign), SUM(sign / sample_rate),
+            SUM(CASE WHEN rating = 'good' THEN sign / sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN rating = 'needs-improvement' THEN sign / sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN rating = 'poor' THEN sign / sample_rate ELSE 0.0 END)
+     FROM temp.strray_delta WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     ON CONFLICT (site, hour, name, route, form_factor, engine, country, release) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight,
+        good = good + excluded.good, needs_improvement = needs_improvement + excluded.needs_improvement,
+        poor = poor + excluded.poor",
+    "INSERT INTO metric_site_hour_hist (site, hour, name, bucket, samples, weight)
+     SELECT site, received_at_ms / 3600000, name,
+            (SELECT bucket FROM hist_bucket WHERE lower <= value * (CASE WHEN name = 'CLS' THEN 10000.0 ELSE 1.0 END) ORDER BY lower DESC LIMIT 1),
+            SUM(sign), SUM(sign / sample_rate)
+     FROM temp.strray_delta WHERE true GROUP BY 1, 2, 3, 4
+     ON CONFLICT (site, hour, name, bucket) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight",
+    "INSERT INTO metric_site_day (site, day, name, samples, weight, good, needs_improvement, poor)
+     SELECT site, received_at_ms / 86400000, name, SUM(sign), SUM(sign / sample_rate),
+            SUM(CASE WHEN rating = 'good' THEN sign / sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN rating = 'needs-improvement' THEN sign / sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN rating = 'poor' THEN sign / sample_rate ELSE 0.0 END)
+     FROM temp.strray_delta WHERE true GROUP BY 1, 2, 3
+     ON CONFLICT (site, day, name) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight,
+        good = good + excluded.good, needs_improvement = needs_improvement + excluded.needs_improvement,
+        poor = poor + excluded.poor",
+    "INSERT INTO metric_site_day_hist (site, day, name, bucket, samples, weight)
+     SELECT site, received_at_ms / 86400000, name,
+            (SELECT bucket FROM hist_bucket WHERE lower <= value * (CASE WHEN name = 'CLS' THEN 10000.0 ELSE 1.0 END) ORDER BY lower DESC LIMIT 1),
+            SUM(sign), SUM(sign / sample_rate)
+     FROM temp.strray_delta WHERE true GROUP BY 1, 2, 3, 4
+     ON CONFLICT (site, day, name, bucket) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight",
+    "INSERT INTO metric_dim_day (site, day, name, dim, val, samples, weight, good, needs_improvement, poor)
+     SELECT d.site, d.received_at_ms / 86400000, d.name, x.dim,
+            CASE x.dim WHEN 'route' THEN d.route WHEN 'form_factor' THEN d.form_factor
+                WHEN 'engine' THEN d.engine WHEN 'country' THEN d.country ELSE d.release END,
+            SUM(d.sign), SUM(d.sign / d.sample_rate),
+            SUM(CASE WHEN d.rating = 'good' THEN d.sign / d.sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN d.rating = 'needs-improvement' THEN d.sign / d.sample_rate ELSE 0.0 END),
+            SUM(CASE WHEN d.rating = 'poor' THEN d.sign / d.sample_rate ELSE 0.0 END)
+     FROM temp.strray_delta d
+     CROSS JOIN (SELECT 'route' AS dim UNION ALL SELECT 'form_factor' UNION ALL SELECT 'engine'
+                 UNION ALL SELECT 'country' UNION ALL SELECT 'release') x
+     WHERE true GROUP BY 1, 2, 3, 4, 5
+     ON CONFLICT (site, day, name, dim, val) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight,
+        good = good + excluded.good, needs_improvement = needs_improvement + excluded.needs_improvement,
+        poor = poor + excluded.poor",
+    "INSERT INTO metric_dim_day_hist (site, day, name, dim, val, bucket, samples, weight)
+     SELECT d.site, d.received_at_ms / 86400000, d.name, x.dim,
+            CASE x.dim WHEN 'route' THEN d.route WHEN 'form_factor' THEN d.form_factor
+                WHEN 'engine' THEN d.engine WHEN 'country' THEN d.country ELSE d.release END,
+            (SELECT bucket FROM hist_bucket WHERE lower <= d.value * (CASE WHEN d.name = 'CLS' THEN 10000.0 ELSE 1.0 END) ORDER BY lower DESC LIMIT 1),
+            SUM(d.sign), SUM(d.sign / d.sample_rate)
+     FROM temp.strray_delta d
+     CROSS JOIN (SELECT 'route' AS dim UNION ALL SELECT 'form_factor' UNION ALL SELECT 'engine'
+                 UNION ALL SELECT 'country' UNION ALL SELECT 'release') x
+     WHERE true GROUP BY 1, 2, 3, 4, 5, 6
+     ON CONFLICT (site, day, name, dim, val, bucket) DO UPDATE SET
+        samples = samples + excluded.samples, weight = weight + excluded.weight",
+];
 
 /// The rows behind `samples` and `path_samples`: one filter, two column lists.
 const SAMPLE_FILTER: &str = "FROM metric
