@@ -233,15 +233,7 @@ async fn dashboard_cards_are_exact_up_to_50_000_samples_then_from_rollups() {
             app.store.insert_metrics(c).await.unwrap();
         }
         let card = || async {
-            let html = app
-                .client
-                .get(format!("{}/sites/big", app.address))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = app.get_text("/sites/big").await;
             let v = html
                 .split("class=\"card\" data-metric=\"LCP\"")
                 .nth(1)
@@ -252,15 +244,8 @@ async fn dashboard_cards_are_exact_up_to_50_000_samples_then_from_rollups() {
             v.parse::<f64>().unwrap()
         };
         let exact = || async {
-            let v: Value = app
-                .client
-                .get(format!("{}/v1/sites/big/verdict", app.address))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: Value = serde_json::from_str(&app.get_text("/v1/sites/big/verdict").await)
+                .expect("verdict JSON");
             let m = v["metrics"].as_array().unwrap().iter();
             m.clone()
                 .find(|m| m["metric"] == "LCP")

@@ -135,6 +135,12 @@ impl TestApp {
         assert_eq!(status, 202, "beacon not accepted: {text}");
     }
 
+    /// The body of `GET {path}` (a page or a JSON answer), whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        let r = self.client.get(format!("{}{path}", self.address)).send();
+        r.await.expect("request").text().await.expect("body")
+    }
+
     pub async fn post_raw(
         &self,
         body: Vec<u8>,
