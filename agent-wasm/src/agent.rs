@@ -114,7 +114,7 @@ struct Agent {
     /// `startTime` / `interactionId` of the last soft navigation (0: none yet).
     soft_start: f64,
     soft_iid: f64,
-    slots: [Slot; 8],
+    slots: [Slot; 9],
     activation: f64,
     first_hidden: f64,
     /// FCP entry `startTime` (not activation-adjusted); NaN until seen.

@@ -18,9 +18,10 @@ pub mod inp;
 pub mod metric;
 pub mod selector;
 pub mod tti;
+pub mod weight;
 pub mod wire;
 
-pub use metric::{MetricName, Rating};
+pub use metric::{MetricName, Rating, Unit};
 
 /// Version of the beacon wire format (`"v"` field). Bumped only on breaking changes.
 pub const WIRE_VERSION: u32 = 1;

@@ -12,6 +12,28 @@ pub enum MetricName {
     Ttfb,
     /// Total blocking time between FCP and TTI (field heuristic, like TTI).
     Tbt,
+    /// The page view's compressed weight in bytes, with the breakdown by
+    /// resource type and host in its attribution (see [`crate::weight`]).
+    Weight,
+}
+
+/// What a metric's values measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Ms,
+    /// CLS: a unitless score.
+    Score,
+    Bytes,
+}
+
+impl Unit {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Unit::Ms => "ms",
+            Unit::Score => "score",
+            Unit::Bytes => "bytes",
+        }
+    }
 }
 
 /// A page view's rating for one metric, as web-vitals computes it.
@@ -33,7 +55,7 @@ impl Rating {
 }
 
 impl MetricName {
-    pub const ALL: [MetricName; 8] = [
+    pub const ALL: [MetricName; 9] = [
         MetricName::Fcp,
         MetricName::Lcp,
         MetricName::Fid,
@@ -42,6 +64,7 @@ impl MetricName {
         MetricName::Inp,
         MetricName::Ttfb,
         MetricName::Tbt,
+        MetricName::Weight,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -54,6 +77,7 @@ impl MetricName {
             MetricName::Inp => "INP",
             MetricName::Ttfb => "TTFB",
             MetricName::Tbt => "TBT",
+            MetricName::Weight => "WEIGHT",
         }
     }
 
@@ -62,14 +86,29 @@ impl MetricName {
         MetricName::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
-    /// CLS is a unitless score; everything else is milliseconds.
+    /// CLS is a unitless score (rounded to 1e-6 on the wire); WEIGHT is
+    /// bytes; everything else is milliseconds.
     pub const fn is_unitless(self) -> bool {
         matches!(self, MetricName::Cls)
     }
 
+    pub const fn unit(self) -> Unit {
+        match self {
+            MetricName::Cls => Unit::Score,
+            MetricName::Weight => Unit::Bytes,
+            _ => Unit::Ms,
+        }
+    }
+
+    /// A timing (everything but CLS and WEIGHT): what `timings` budgets judge.
+    pub const fn is_timing(self) -> bool {
+        matches!(self.unit(), Unit::Ms)
+    }
+
     /// (good ≤, poor >) thresholds. FCP..TTFB follow web-vitals; TTI uses
     /// Lighthouse's colour bands (3.8 s / 7.3 s); TBT uses Lighthouse's mobile
-    /// bands (200 ms / 600 ms).
+    /// bands (200 ms / 600 ms); WEIGHT uses the control points of
+    /// Lighthouse's total-byte-weight score (2 667 KiB / 4 000 KiB).
     pub const fn thresholds(self) -> (f64, f64) {
         match self {
             MetricName::Fcp => (1800.0, 3000.0),
@@ -80,6 +119,7 @@ impl MetricName {
             MetricName::Inp => (200.0, 500.0),
             MetricName::Ttfb => (800.0, 1800.0),
             MetricName::Tbt => (200.0, 600.0),
+            MetricName::Weight => (2667.0 * 1024.0, 4000.0 * 1024.0),
         }
     }
 
@@ -100,6 +140,8 @@ impl MetricName {
     pub const fn max_plausible(self) -> f64 {
         match self {
             MetricName::Cls => 100.0,
+            // 10 GB: a page view that loaded more is a measuring error.
+            MetricName::Weight => 1e10,
             _ => 3_600_000.0,
         }
     }
