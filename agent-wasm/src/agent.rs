@@ -12,6 +12,7 @@ use vitals_core::MetricName;
 use vitals_core::cls::Cls;
 use vitals_core::inp::{EventEntry, InteractionCounter, InteractionManager};
 use vitals_core::tti;
+use vitals_core::weight::{self, ResourceType};
 use vitals_core::wire::{self, Attribution, Beacon, Field, MetricRecord};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -27,6 +28,8 @@ use crate::sys::{
 const EVENT_DURATION_THRESHOLD: f64 = 40.0;
 /// Give up on TTI after this much page time (ms).
 const TTI_GIVE_UP_MS: f64 = 600_000.0;
+/// The browser's default Resource Timing buffer size.
+const RESOURCE_BUFFER: usize = 250;
 /// Most resource / long-task intervals kept for TTI.
 const MAX_INTERVALS: usize = 1000;
 
@@ -148,6 +151,17 @@ struct Agent {
     noop: JsValue,
     /// The TTI re-check timer callback (one function, re-armed).
     tti_cb: JsValue,
+    /// What the page view loaded (document + Resource Timing) up to its first
+    /// hide; `weight_done` once that is sent (or a soft navigation ended it).
+    /// Kept as the JS objects the record sends (`types`, `hosts`: see
+    /// vitals-core's `weight`), updated in place: building Rust maps and
+    /// converting them cost the wasm ~1 KB more.
+    w_types: JsValue,
+    w_hosts: JsValue,
+    w_host_count: usize,
+    weight_done: bool,
+    /// The resource buffer was full before the agent observed: entries may be missing.
+    weight_incomplete: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -270,6 +284,11 @@ pub fn start(config: JsValue) -> bool {
         listeners: Vec::new(),
         noop: cb(Cb::Noop, 0.0),
         tti_cb: JsValue::UNDEFINED,
+        w_types: object(),
+        w_hosts: object(),
+        w_host_count: 0,
+        weight_done: false,
+        weight_incomplete: false,
     };
     let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
         return false;
@@ -492,6 +511,11 @@ fn activated() {
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
         a.first_hidden = initial_first_hidden(a.activation);
+        a.count_resource(&nav);
+        // Entries past a full buffer (250 by default; pages cannot read its
+        // size) were dropped before the observer below could see them; it
+        // sees every later one, full buffer or not.
+        a.weight_incomplete = entries_by_type("resource").len() >= RESOURCE_BUFFER;
         // Soft navigations need the interaction-contentful-paint era API (their
         // LCP); without it (or when not opted in) nothing changes.
         if a.cfg.soft_navs
@@ -603,6 +627,12 @@ fn restore(ts: f64) {
     with(|a| {
         a.cls_started = true;
         a.begin(Restart::Bfcache, true);
+        // A restored page view starts with nothing loaded.
+        a.w_types = object();
+        a.w_hosts = object();
+        a.w_host_count = 0;
+        a.weight_done = false;
+        a.weight_incomplete = false;
         a.lcp_final = true;
         a.fid_poly = true;
     });
@@ -688,6 +718,7 @@ impl Agent {
                 Kind::SoftNav => self.on_soft_nav(e, start),
                 Kind::Icp => self.on_icp(e),
                 Kind::Resource => {
+                    self.count_resource(e);
                     let fetch = num0(e, "fetchStart");
                     let end = num0(e, "responseEnd");
                     if end > 0.0 && self.requests.len() < MAX_INTERVALS {
@@ -1076,6 +1107,8 @@ impl Agent {
         // Entries delivered before this one belong to the previous navigation.
         self.drain(!Kind::SoftNav.bit());
         self.set_ttfb();
+        // The landing page view's weight ends here (soft navigations have none).
+        self.finish_weight();
         self.end_navigation();
         // web-vitals: TTFB 0, only where the hard navigation had a valid entry;
         // CLS restarts at 0 if it had started (after the landing page's FCP);
@@ -1168,7 +1201,75 @@ impl Agent {
     /// Page hidden or unloading: finalise and send everything reportable.
     fn final_flush(&mut self) {
         self.drain(!0);
+        self.finish_weight();
         self.end_navigation();
+    }
+
+    /// Counts one navigation or resource entry into the page view's weight
+    /// (not the agent's own beacons).
+    fn count_resource(&mut self, e: &JsValue) {
+        let Some(url) = string(e, "name") else {
+            return;
+        };
+        // The endpoint without its query (`?site=`).
+        let e_len = self.cfg.endpoint.bytes().position(|c| c == b'?');
+        let endpoint = self.cfg.endpoint.get(..e_len.unwrap_or(usize::MAX));
+        if self.weight_done || endpoint.is_some_and(|p| url.starts_with(p)) {
+            return;
+        }
+        let ty = ResourceType::classify(
+            &string(e, "initiatorType").unwrap_or_default(),
+            &string(e, "contentType").unwrap_or_default(),
+            &url,
+        );
+        let sizes = [
+            num0(e, "transferSize"),
+            num0(e, "encodedBodySize"),
+            num0(e, "decodedBodySize"),
+        ];
+        let hidden = weight::is_hidden(sizes, num0(e, "responseStart"));
+        add_sizes(&self.w_types, ty.as_str(), sizes, hidden);
+        let mut host = weight::host_of(&url);
+        if !get(&self.w_hosts, host).is_object() {
+            if self.w_host_count < weight::MAX_HOSTS {
+                self.w_host_count += 1;
+            } else {
+                host = weight::OTHER_HOSTS;
+            }
+        }
+        add_sizes(&self.w_hosts, host, sizes, hidden);
+    }
+
+    /// The first hide (or a soft navigation): the weight becomes the `WEIGHT`
+    /// metric, sent once.
+    fn finish_weight(&mut self) {
+        let v: f64 = ResourceType::ALL
+            .iter()
+            .map(|t| num0(&get(&self.w_types, t.as_str()), "encoded"))
+            .sum();
+        if self.weight_done || !get(&self.w_types, "document").is_object() && v == 0.0 {
+            return;
+        }
+        self.weight_done = true;
+        let s = slot_mut(self, MetricName::Weight);
+        s.value = v;
+        s.ready = true;
+    }
+
+    /// The `WEIGHT` record's attribution (see vitals-core's `weight` module).
+    fn weight_attribution(&self) -> JsValue {
+        let a = object();
+        set(&a, "types", &self.w_types);
+        set(&a, "hosts", &self.w_hosts);
+        // Chromium only (labelled as such in the README).
+        let heap = num(&get(&g("performance"), "memory"), "usedJSHeapSize");
+        if heap >= 0.0 {
+            set(&a, "heap", &JsValue::from_f64(heap));
+        }
+        if self.weight_incomplete {
+            set(&a, "incomplete", &JsValue::from_f64(1.0));
+        }
+        a
     }
 
     /// Finalises LCP, CLS and INP of the current navigation and sends.
@@ -1201,6 +1302,12 @@ impl Agent {
                     };
                     attr.push(((*k).into(), v));
                 }
+                // WEIGHT's attribution is set on the serialized object (`to_json`).
+                let attribution = if name == MetricName::Weight {
+                    None
+                } else {
+                    Some(Field::Map(Attribution(attr)))
+                };
                 metrics.push(MetricRecord {
                     name: name.as_str().into(),
                     id: s.id.clone(),
@@ -1208,7 +1315,7 @@ impl Agent {
                     delta: Some(Field::Num(wire::round(s.value - prev, unitless))),
                     rating: Some(Field::Str(name.rate(s.value).as_str().into())),
                     navigation_type: None,
-                    attribution: Some(Field::Map(Attribution(attr))),
+                    attribution,
                 });
             }
         }
@@ -1247,15 +1354,24 @@ impl Agent {
             },
             connection: text(connection.as_deref()),
         };
-        let Some((mut js, mut body)) = to_json(&beacon) else {
+        // Slot order: WEIGHT, when present, is the last record.
+        let weight = match beacon.metrics.last() {
+            Some(m) if m.name == MetricName::Weight.as_str() => self.weight_attribution(),
+            _ => JsValue::UNDEFINED,
+        };
+        let Some((mut js, mut body)) = to_json(&beacon, &weight) else {
             return;
         };
         // Measured in UTF-8 bytes, as the collector and the beacon quota count.
         if body.len() >= wire::MAX_BEACON_BYTES {
+            // WEIGHT is nothing without its breakdown: dropped, not cut.
+            beacon
+                .metrics
+                .retain(|m| m.name != MetricName::Weight.as_str());
             for m in &mut beacon.metrics {
                 m.attribution = None;
             }
-            match to_json(&beacon) {
+            match to_json(&beacon, &JsValue::UNDEFINED) {
                 Some(b) if b.1.len() < wire::MAX_BEACON_BYTES => (js, body) = b,
                 _ => return,
             }
@@ -1271,11 +1387,39 @@ impl Agent {
     }
 }
 
-/// `v` as serde-wasm-bindgen builds it (maps as plain objects), and its `JSON.stringify`.
-fn to_json<T: serde::Serialize>(v: &T) -> Option<(JsValue, String)> {
+/// Adds one request's `[transfer, encoded, decoded]` to `map[key]` (created
+/// at zero); a request with hidden sizes counts as unknown, not as 0 bytes.
+fn add_sizes(map: &JsValue, key: &str, sizes: [f64; 3], hidden: bool) {
+    let mut o = get(map, key);
+    if !o.is_object() {
+        o = object();
+        for q in weight::QUANTITIES {
+            set(&o, q, &JsValue::from_f64(0.0));
+        }
+        set(map, key, &o);
+    }
+    let add = |q: &str, v: f64| set(&o, q, &JsValue::from_f64(num0(&o, q) + v));
+    add("requests", 1.0);
+    if hidden {
+        add("unknown", 1.0);
+    } else {
+        for (q, v) in weight::QUANTITIES.iter().zip(sizes) {
+            add(q, v);
+        }
+    }
+}
+
+/// `v` as serde-wasm-bindgen builds it (maps as plain objects), with `weight`
+/// (if an object) as the last metric's attribution, and its `JSON.stringify`.
+fn to_json<T: serde::Serialize>(v: &T, weight: &JsValue) -> Option<(JsValue, String)> {
     let js = v
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .ok()?;
+    if weight.is_object()
+        && let Some(m) = items(&get(&js, "metrics")).last()
+    {
+        set(m, "attribution", weight);
+    }
     let text = js_sys::JSON::stringify(&js).ok()?.as_string()?;
     Some((js, text))
 }

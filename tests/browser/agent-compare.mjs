@@ -104,9 +104,10 @@ export async function compare({ site, collector }, siteKey, expect, { extra = ()
   await sleep(300);
   // Ids are unique per report of a page view; `seq` orders one document's reports.
   const lib = latestById(mine(), (r) => `${r.doc} ${r.id ?? r.name}`, (r, was) => r.seq > was.seq);
-  // TBT has no reference implementation (it is checked against the page's long
-  // tasks in agent-conformance.test.mjs).
-  const latest = (rows) => latestById(rows.filter((r) => r.name !== 'TBT'), (r) => r.metric_id, (r, was) => r.seq > was.seq);
+  // TBT and WEIGHT have no reference implementation (TBT is checked against
+  // the page's long tasks in agent-conformance.test.mjs, WEIGHT against the
+  // bytes served in agent-weight.test.mjs).
+  const latest = (rows) => latestById(rows.filter((r) => r.name !== 'TBT' && r.name !== 'WEIGHT'), (r) => r.metric_id, (r, was) => r.seq > was.seq);
   await collector.waitFor(siteKey, (rs) => latest(rs).length >= lib.length);
   await sleep(500);
   const agent = latest(await collector.metrics(siteKey));

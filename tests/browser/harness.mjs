@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { gzipSync } from 'node:zlib';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '..', '..');
@@ -111,8 +112,12 @@ const servedPackages = ['web-vitals', 'web-vitals-v4', 'tti-polyfill'];
 /**
  * The customer's site: serves tests/browser/pages and web-demo. `?delay=ms`
  * delays a response; `{{COLLECTOR_ORIGIN}}` and `{{SITE}}` in HTML are filled in.
+ * For the page-weight test: `?gzip` sends the file gzip-encoded, `?cache`
+ * makes it cacheable for an hour, `?tao` adds `Timing-Allow-Origin: *`.
+ * `host` (default 127.0.0.1, shown as "localhost") picks the loopback address
+ * to listen on: 127.0.0.2 is another host, i.e. a third party.
  */
-export async function startSite(collectorOrigin) {
+export async function startSite(collectorOrigin, { host = '127.0.0.1' } = {}) {
   const dirs = [path.join(here, 'pages'), path.join(root, 'web-demo')];
   const beacons = [];
   const server = createServer(async (req, res) => {
@@ -150,19 +155,25 @@ export async function startSite(collectorOrigin) {
             .replaceAll('{{SITE}}', url.searchParams.get('site') || 'demo');
         }
         // `no-store` keeps pages out of the back/forward cache; `?cacheable` lets them in.
-        const cache = url.searchParams.has('cacheable') ? 'max-age=0' : 'no-store';
-        res.writeHead(200, { 'content-type': type, 'cache-control': cache });
+        const q = (k) => url.searchParams.has(k);
+        const headers = { 'content-type': type, 'cache-control': q('cache') ? 'max-age=3600' : q('cacheable') ? 'max-age=0' : 'no-store' };
+        if (q('tao')) headers['timing-allow-origin'] = '*';
+        if (q('gzip')) {
+          body = gzipSync(body, { level: 9 });
+          headers['content-encoding'] = 'gzip';
+        }
+        res.writeHead(200, headers);
         res.end(body);
         return;
       }
     }
     res.writeHead(404).end('not found');
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => server.listen(0, host, r));
   const { port } = server.address();
   return {
     // "localhost" vs the collector's 127.0.0.1: a different origin, as in production.
-    origin: `http://localhost:${port}`,
+    origin: `http://${host === '127.0.0.1' ? 'localhost' : host}:${port}`,
     beacons,
     close: () => new Promise((r) => server.close(r)),
   };

@@ -38,6 +38,7 @@ pub const MAX_HOSTS: usize = 16;
 /// The host key under which hosts past [`MAX_HOSTS`] are summed.
 pub const OTHER_HOSTS: &str = "*";
 /// The quantities of each type and host entry, in wire order.
+/// The agent adds a request's three sizes to the first three, in this order.
 pub const QUANTITIES: [&str; 5] = ["transfer", "encoded", "decoded", "requests", "unknown"];
 
 impl ResourceType {
@@ -73,173 +74,147 @@ impl ResourceType {
     /// (`contentType`, Chromium 129+) when it says, then the initiator, then
     /// the URL path's extension.
     pub fn classify(initiator: &str, content_type: &str, url: &str) -> ResourceType {
-        use ResourceType::*;
-        match initiator {
-            "navigation" | "iframe" | "frame" => return Document,
-            "fetch" | "xmlhttprequest" | "beacon" | "ping" => return Other,
-            _ => {}
-        }
-        if let Some(t) = by_mime(content_type) {
+        // Tables and one lookup loop rather than `match`/`if` chains: the
+        // agent is built from this, and each compare was code (~1 KB).
+        let eq = |x: &str| x == initiator;
+        if let Some(t) = find(FIRST_BY_INITIATOR, eq) {
             return t;
         }
-        match initiator {
-            "script" => return Script,
-            "img" | "image" | "imageset" | "input" => return Image,
-            "video" | "audio" | "track" => return Media,
-            _ => {}
+        if let Some(t) = find(BY_MIME, |p| content_type.starts_with(p)) {
+            return t;
         }
-        by_extension(url)
-    }
-}
-
-fn by_mime(m: &str) -> Option<ResourceType> {
-    use ResourceType::*;
-    Some(if m.contains("javascript") || m.contains("ecmascript") {
-        Script
-    } else if m == "text/css" {
-        Stylesheet
-    } else if m.starts_with("image/") {
-        Image
-    } else if m.starts_with("font/") || m.contains("font-") {
-        Font
-    } else if m.starts_with("video/") || m.starts_with("audio/") {
-        Media
-    } else if m == "text/html" || m == "application/xhtml+xml" {
-        Document
-    } else if m.is_empty() || m == "application/octet-stream" || m == "text/plain" {
-        // Says nothing about what the bytes are for.
-        return None;
-    } else {
-        Other
-    })
-}
-
-fn by_extension(url: &str) -> ResourceType {
-    use ResourceType::*;
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let path = url.get(..end).unwrap_or(url);
-    // The last path segment's extension (none if the last segment has no dot).
-    let last = path.rsplit('/').next().unwrap_or(path);
-    let ext = match last.rsplit_once('.') {
-        Some((_, e)) => e,
-        None => return Other,
-    };
-    let is = |list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(ext));
-    if is(&["js", "mjs", "cjs"]) {
-        Script
-    } else if is(&["css"]) {
-        Stylesheet
-    } else if is(&[
-        "png", "jpg", "jpeg", "gif", "webp", "avif", "svg", "ico", "bmp", "apng",
-    ]) {
-        Image
-    } else if is(&["woff2", "woff", "ttf", "otf", "eot"]) {
-        Font
-    } else if is(&[
-        "mp4", "webm", "mp3", "ogg", "ogv", "oga", "m4a", "m4v", "wav", "mov", "m3u8",
-    ]) {
-        Media
-    } else if is(&["html", "htm"]) {
-        Document
-    } else {
-        Other
-    }
-}
-
-/// The five quantities of one type or host, summed over requests.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Sizes {
-    /// `transferSize`: bytes over the network (0 for a cache hit).
-    pub transfer: f64,
-    /// `encodedBodySize`: compressed weight, cached or not.
-    pub encoded: f64,
-    /// `decodedBodySize`: uncompressed weight.
-    pub decoded: f64,
-    pub requests: f64,
-    /// Requests whose sizes the browser does not expose.
-    pub unknown: f64,
-}
-
-impl Sizes {
-    /// Counts one request. Sizes are hidden (all three 0 and no
-    /// `responseStart`) for a cross-origin response without
-    /// `Timing-Allow-Origin`: such a request is counted as unknown, not as 0 bytes.
-    pub fn add(&mut self, transfer: f64, encoded: f64, decoded: f64, response_start: f64) {
-        let ok = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
-        let (t, e, d) = (ok(transfer), ok(encoded), ok(decoded));
-        self.requests += 1.0;
-        if t == 0.0 && e == 0.0 && d == 0.0 && !(response_start > 0.0) {
-            self.unknown += 1.0;
-        } else {
-            self.transfer += t;
-            self.encoded += e;
-            self.decoded += d;
+        if let Some(t) = find(BY_INITIATOR, eq) {
+            return t;
         }
-    }
-
-    pub fn values(&self) -> [f64; 5] {
-        [
-            self.transfer,
-            self.encoded,
-            self.decoded,
-            self.requests,
-            self.unknown,
-        ]
-    }
-}
-
-/// A page view's weight while it is being summed (the agent's accumulator).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Weight {
-    /// Indexed by `ResourceType as usize`.
-    pub types: [Sizes; 7],
-    /// First [`MAX_HOSTS`] hosts in the order seen, then [`OTHER_HOSTS`].
-    pub hosts: alloc::vec::Vec<(alloc::string::String, Sizes)>,
-}
-
-impl Weight {
-    /// Counts one request of type `ty` from `host`.
-    pub fn add(
-        &mut self,
-        ty: ResourceType,
-        host: &str,
-        transfer: f64,
-        encoded: f64,
-        decoded: f64,
-        response_start: f64,
-    ) {
-        if let Some(s) = self.types.get_mut(ty as usize) {
-            s.add(transfer, encoded, decoded, response_start);
-        }
-        let key = if self.hosts.iter().any(|h| h.0 == host) || self.hosts.len() < MAX_HOSTS {
-            host
-        } else {
-            OTHER_HOSTS
+        let path = url.get(..until(url, b"?#")).unwrap_or(url);
+        // The last path segment's extension (none if that segment has no dot).
+        let b = path.as_bytes();
+        let ext = match b.iter().rposition(|&c| c == b'.' || c == b'/') {
+            Some(i) if b.get(i) == Some(&b'.') => path.get(i + 1..).unwrap_or(""),
+            _ => "",
         };
-        match self.hosts.iter_mut().find(|h| h.0 == key) {
-            Some(h) => h.1.add(transfer, encoded, decoded, response_start),
-            None => {
-                let mut s = Sizes::default();
-                s.add(transfer, encoded, decoded, response_start);
-                self.hosts.push((key.into(), s));
-            }
-        }
+        find(BY_EXTENSION, |x| x.eq_ignore_ascii_case(ext)).unwrap_or(ResourceType::Other)
     }
+}
 
-    /// The compressed weight of everything counted (the record's `value`).
-    pub fn total_encoded(&self) -> f64 {
-        self.types.iter().map(|s| s.encoded).sum()
-    }
+use ResourceType::{Document, Font, Image, Media, Other, Script, Stylesheet};
 
-    pub fn is_empty(&self) -> bool {
-        self.types.iter().all(|s| s.requests == 0.0)
-    }
+/// Initiators that decide the type whatever the response is.
+const FIRST_BY_INITIATOR: &[(&str, ResourceType)] = &[
+    ("navigation", Document),
+    ("iframe", Document),
+    ("frame", Document),
+    ("fetch", Other),
+    ("xmlhttprequest", Other),
+    ("beacon", Other),
+    ("ping", Other),
+];
+
+/// MIME type prefixes. `application/octet-stream`, `text/plain` and an
+/// empty type say nothing, so they are not here and the next rules decide.
+const BY_MIME: &[(&str, ResourceType)] = &[
+    ("text/javascript", Script),
+    ("application/javascript", Script),
+    ("application/x-javascript", Script),
+    ("text/ecmascript", Script),
+    ("application/ecmascript", Script),
+    ("text/css", Stylesheet),
+    ("image/", Image),
+    ("font/", Font),
+    ("application/font-", Font),
+    ("application/x-font-", Font),
+    ("video/", Media),
+    ("audio/", Media),
+    ("text/html", Document),
+    ("application/xhtml+xml", Document),
+    ("application/json", Other),
+    ("application/wasm", Other),
+];
+
+const BY_INITIATOR: &[(&str, ResourceType)] = &[
+    ("script", Script),
+    ("img", Image),
+    ("image", Image),
+    ("imageset", Image),
+    ("input", Image),
+    ("video", Media),
+    ("audio", Media),
+    ("track", Media),
+];
+
+const BY_EXTENSION: &[(&str, ResourceType)] = &[
+    ("js", Script),
+    ("mjs", Script),
+    ("cjs", Script),
+    ("css", Stylesheet),
+    ("png", Image),
+    ("jpg", Image),
+    ("jpeg", Image),
+    ("gif", Image),
+    ("webp", Image),
+    ("avif", Image),
+    ("svg", Image),
+    ("ico", Image),
+    ("woff2", Font),
+    ("woff", Font),
+    ("ttf", Font),
+    ("otf", Font),
+    ("mp4", Media),
+    ("webm", Media),
+    ("mp3", Media),
+    ("m3u8", Media),
+    ("html", Document),
+    ("htm", Document),
+];
+
+fn find(table: &[(&str, ResourceType)], hit: impl Fn(&str) -> bool) -> Option<ResourceType> {
+    table
+        .iter()
+        .find(|(k, _)| !k.is_empty() && hit(k))
+        .map(|e| e.1)
+}
+
+/// First index of a byte of `set` in `s`, or `s.len()` (byte positions: the
+/// agent is built from this file, and char-pattern searches and their slicing
+/// panics cost it ~1 KB).
+fn until(s: &str, set: &[u8]) -> usize {
+    s.bytes().position(|b| set.contains(&b)).unwrap_or(s.len())
+}
+
+/// The host name of an absolute URL, lower-case as browsers give it, without
+/// user info or port (Lighthouse's `firstPartyHostnames` are host names);
+/// [`OTHER_HOSTS`] for a URL without one (`blob:`, `data:`).
+pub fn host_of(url: &str) -> &str {
+    let scheme = url.as_bytes().windows(3).position(|w| w == b"://");
+    let rest = match scheme.and_then(|i| url.get(i + 3..)) {
+        Some(r) => r,
+        None => return OTHER_HOSTS,
+    };
+    let auth = rest.get(..until(rest, b"/?#")).unwrap_or(rest);
+    let at = auth.bytes().rposition(|c| c == b'@').map_or(0, |i| i + 1);
+    let auth = auth.get(at..).unwrap_or(auth);
+    let host = if auth.starts_with('[') {
+        // An IPv6 literal keeps its brackets; the port follows them.
+        auth.get(..until(auth, b"]") + 1).unwrap_or(auth)
+    } else {
+        auth.get(..until(auth, b":")).unwrap_or(auth)
+    };
+    if host.is_empty() { OTHER_HOSTS } else { host }
+}
+
+/// Whether a request's sizes are hidden from the page: `[transfer,
+/// encoded, decoded]` all 0 and no `responseStart`, as for a cross-origin
+/// response without `Timing-Allow-Origin`. Such a request is counted as
+/// unknown, never as 0 bytes (a cache hit has `encoded` > 0, an empty 204 a
+/// `responseStart`).
+pub fn is_hidden(sizes: [f64; 3], response_start: f64) -> bool {
+    sizes.iter().all(|x| !(x.is_finite() && *x > 0.0))
+        && !(response_start.is_finite() && response_start > 0.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ResourceType::*;
 
     #[test]
     fn classifies_like_lighthouse() {
@@ -311,29 +286,26 @@ mod tests {
 
     #[test]
     fn hidden_sizes_are_unknown_not_zero() {
-        let mut s = Sizes::default();
-        s.add(1300.0, 1000.0, 4000.0, 12.0);
-        s.add(0.0, 0.0, 0.0, 0.0); // cross-origin, no Timing-Allow-Origin
-        s.add(0.0, 500.0, 900.0, 3.0); // from the HTTP cache
-        s.add(300.0, 0.0, 0.0, 5.0); // an empty 204
-        s.add(f64::NAN, -1.0, f64::INFINITY, f64::NAN); // nonsense counts as hidden
-        assert_eq!(s.values(), [1600.0, 1500.0, 4900.0, 5.0, 2.0]);
+        assert!(!is_hidden([1300.0, 1000.0, 4000.0], 12.0));
+        assert!(is_hidden([0.0, 0.0, 0.0], 0.0)); // cross-origin, no Timing-Allow-Origin
+        assert!(!is_hidden([0.0, 500.0, 900.0], 3.0)); // from the HTTP cache
+        assert!(!is_hidden([300.0, 0.0, 0.0], 5.0)); // an empty 204
+        assert!(!is_hidden([0.0, 0.0, 0.0], 5.0)); // an empty 204 from the cache
+        assert!(is_hidden([f64::NAN, -1.0, f64::INFINITY], f64::NAN)); // nonsense
     }
 
     #[test]
-    fn hosts_past_the_limit_are_summed_under_a_star() {
-        let mut w = Weight::default();
-        for i in 0..MAX_HOSTS + 3 {
-            let host = alloc::format!("h{i}.example");
-            w.add(Script, &host, 10.0, 10.0, 20.0, 1.0);
-        }
-        w.add(Image, "h0.example", 5.0, 5.0, 5.0, 1.0);
-        assert_eq!(w.hosts.len(), MAX_HOSTS + 1);
-        assert_eq!(w.hosts[0].1.requests, 2.0);
-        assert_eq!(w.hosts[MAX_HOSTS].0, OTHER_HOSTS);
-        assert_eq!(w.hosts[MAX_HOSTS].1.requests, 3.0);
-        assert_eq!(w.total_encoded(), 10.0 * (MAX_HOSTS + 3) as f64 + 5.0);
-        assert!(!w.is_empty() && Weight::default().is_empty());
+    fn host_names_without_port_or_user() {
+        assert_eq!(
+            host_of("https://cdn.example.com/a.js?x#y"),
+            "cdn.example.com"
+        );
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_of("https://u:p@shop.example:443/x"), "shop.example");
+        assert_eq!(host_of("http://[::1]:8787/v1"), "[::1]");
+        assert_eq!(host_of("blob:https://a/uuid"), "a");
+        assert_eq!(host_of("data:text/plain,x"), OTHER_HOSTS);
+        assert_eq!(host_of("https:///x"), OTHER_HOSTS);
     }
 
     #[test]

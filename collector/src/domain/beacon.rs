@@ -269,6 +269,8 @@ impl Beacon {
             }
             let attribution = match m.attribution {
                 None => None,
+                // WEIGHT's attribution is nested (vitals_core::weight): kept whole.
+                Some(Value::Object(o)) if name == MetricName::Weight => Some(o),
                 Some(v) => match clean_attribution(v) {
                     Some(a) => Some(a),
                     None => {
