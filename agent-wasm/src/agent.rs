@@ -511,11 +511,6 @@ fn activated() {
         a.activation = num0(&nav, "activationStart");
         a.nav_type = navigation_type(&nav);
         a.first_hidden = initial_first_hidden(a.activation);
-        a.count_resource(&nav);
-        // Entries past a full buffer (250 by default; pages cannot read its
-        // size) were dropped before the observer below could see them; it
-        // sees every later one, full buffer or not.
-        a.weight_incomplete = entries_by_type("resource").len() >= RESOURCE_BUFFER;
         // Soft navigations need the interaction-contentful-paint era API (their
         // LCP); without it (or when not opted in) nothing changes.
         if a.cfg.soft_navs
@@ -549,6 +544,13 @@ fn activated() {
         {
             a.observe(Kind::Event);
         }
+        // After the observers (they deliver later, so the document still
+        // comes first): the weight's own setup does not delay observing.
+        a.count_resource(&nav);
+        // Entries past a full buffer (250 by default; pages cannot read its
+        // size) were dropped before the resource observer could see them; it
+        // sees every later one, full buffer or not.
+        a.weight_incomplete = entries_by_type("resource").len() >= RESOURCE_BUFFER;
     });
     // TTFB (and the TTI search) start one task after `load`.
     if str_is(&g("document"), "readyState", "complete") {
