@@ -168,7 +168,9 @@ impl Sizes {
         let ok = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
         let (t, e, d) = (ok(transfer), ok(encoded), ok(decoded));
         self.requests += 1.0;
-        if t == 0.0 && e == 0.0 && d == 0.0 && !(response_start > 0.0) {
+        // NaN counts as "no response seen".
+        let responded = response_start > 0.0;
+        if t == 0.0 && e == 0.0 && d == 0.0 && !responded {
             self.unknown += 1.0;
         } else {
             self.transfer += t;
