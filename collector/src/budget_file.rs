@@ -609,6 +609,11 @@ mod tests {
                 "budget entry 0: timings: unknown metric id \"lcp\"",
             ),
             (
+                "page weight is not a timing",
+                r#"[{"timings": [{"metric": "WEIGHT", "budget": 1}]}]"#,
+                "unknown metric id \"WEIGHT\"",
+            ),
+            (
                 "duplicate metric",
                 r#"[{"timings": [{"metric": "interactive", "budget": 1}, {"metric": "interactive", "budget": 2}]}]"#,
                 "appears more than once",

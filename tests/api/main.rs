@@ -15,4 +15,4 @@ mod rollups;
 mod tidy;
 mod verdict;
 mod web_vitals;
-mod weight;
+mod weight_ingest;

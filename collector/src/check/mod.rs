@@ -282,7 +282,7 @@ pub fn judge(
     TimingResult {
         metric: metric.as_str().into(),
         id: id.into(),
-        unit: if metric.is_unitless() { "score" } else { "ms" }.into(),
+        unit: metric.unit().as_str().into(),
         budget,
         percentile: entry.percentile,
         value,
