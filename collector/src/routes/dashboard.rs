@@ -937,7 +937,7 @@ fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) 
                     thead { tr { th { "metric" } th class="num" { (base) } th class="num" { (cur) } th class="num" { "change" } th class="num" { "95 % interval" } th class="num" { "samples" } th { "" } } }
                     tbody {
                         @for m in &reg.metrics {
-                            @let unit = if m.metric == "CLS" { "score" } else { "ms" };
+                            @let unit = if m.unit.is_empty() { unit_of(&m.metric) } else { m.unit.as_str() };
                             tr data-metric=(m.metric)
                                 data-baseline=(tidy(&m.metric, m.baseline).map(|v| v.to_string()).unwrap_or_default())
                                 data-current=(tidy(&m.metric, m.current).map(|v| v.to_string()).unwrap_or_default())
