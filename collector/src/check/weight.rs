@@ -3,22 +3,32 @@
 //! Pure; `check::run` reads the rows and judges the samples like timings.
 
 use serde_json::Value;
-use vitals_core::weight::OTHER_HOSTS;
+use vitals_core::weight::{OTHER_HOSTS, QUANTITIES, ResourceType};
 
 use crate::budget_file::ResourceBudget;
 use crate::storage::{Sample, WeightRow};
 
 /// Most WEIGHT rows one entry reads per window (the newest): bounds the
-/// memory and time of a check; a percentile over 100 000 page views is
-/// already far tighter than any budget's margin.
-pub const MAX_ROWS: i64 = 100_000;
+/// memory (a row's breakdown is up to ~2.5 KB of JSON) and time of a check,
+/// which the alert scheduler runs for every site; the percentile of 20 000
+/// page views is far tighter than any budget's margin.
+pub const MAX_ROWS: i64 = 20_000;
 
-/// A WEIGHT row ready to be judged: its breakdown parsed once for all of an
-/// entry's budgets.
+/// The five quantities of a type or host entry, in [`QUANTITIES`] order.
+type Quantities = [f64; 5];
+
+/// A WEIGHT row ready to be judged: its breakdown read once, for all of an
+/// entry's budgets, into numbers (the JSON is not kept).
 pub struct PageWeight {
-    attribution: Value,
+    /// Indexed by `ResourceType as usize`; absent types are zeros.
+    types: [Quantities; 7],
+    hosts: Vec<(String, Quantities)>,
     page_host: Option<String>,
     weight: f64,
+}
+
+fn quantities(entry: &Value) -> Quantities {
+    QUANTITIES.map(|q| entry.get(q).and_then(Value::as_f64).unwrap_or(0.0))
 }
 
 impl PageWeight {
@@ -26,14 +36,23 @@ impl PageWeight {
     /// only a row written by other means); it is left out, not counted as 0.
     pub fn from_row(r: &WeightRow) -> Option<PageWeight> {
         let attribution: Value = serde_json::from_str(r.attribution.as_deref()?).ok()?;
-        if !attribution.get("types").is_some_and(Value::is_object) {
-            return None;
+        let mut types = [[0.0; 5]; 7];
+        for (name, entry) in attribution.get("types")?.as_object()? {
+            if let Some(slot) = ResourceType::parse(name).and_then(|t| types.get_mut(t as usize)) {
+                *slot = quantities(entry);
+            }
         }
+        let hosts = attribution
+            .get("hosts")
+            .and_then(Value::as_object)
+            .map(|h| h.iter().map(|(k, v)| (k.clone(), quantities(v))).collect())
+            .unwrap_or_default();
         let page_host = url::Url::parse(&r.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
         Some(PageWeight {
-            attribution,
+            types,
+            hosts,
             page_host,
             weight: r.weight,
         })
@@ -87,18 +106,18 @@ pub fn is_first_party(key: &str, listed: &[String], page_host: Option<&str>) -> 
 /// is absent from the record: 0.
 pub fn quantity(r: &ResourceBudget, page: &PageWeight, listed: &[String]) -> f64 {
     let q = r.kind.quantity();
-    let of = |entry: &Value| entry.get(q).and_then(Value::as_f64).unwrap_or(0.0);
-    let entries = |key: &str| page.attribution.get(key).and_then(Value::as_object);
+    let i = QUANTITIES.iter().position(|x| *x == q).unwrap_or(0);
+    let of = |e: &Quantities| e.get(i).copied().unwrap_or(0.0);
     let sum: f64 = match r.resource_type.as_str() {
-        "total" => entries("types").map_or(0.0, |t| t.values().map(of).sum()),
-        "third-party" => entries("hosts").map_or(0.0, |h| {
-            h.iter()
-                .filter(|(k, _)| !is_first_party(k, listed, page.page_host.as_deref()))
-                .map(|(_, v)| of(v))
-                .sum()
-        }),
-        t => entries("types")
-            .and_then(|types| types.get(t))
+        "total" => page.types.iter().map(of).sum(),
+        "third-party" => page
+            .hosts
+            .iter()
+            .filter(|(k, _)| !is_first_party(k, listed, page.page_host.as_deref()))
+            .map(|(_, e)| of(e))
+            .sum(),
+        t => ResourceType::parse(t)
+            .and_then(|t| page.types.get(t as usize))
             .map_or(0.0, of),
     };
     r.kind.scale(sum)
