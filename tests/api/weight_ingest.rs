@@ -39,6 +39,10 @@ async fn a_weight_record_is_stored_with_its_attribution_intact() {
         assert_eq!(row.value, 370_000.0, "{backend:?}");
         let stored: Value = serde_json::from_str(row.attribution.as_deref().unwrap()).unwrap();
         assert_eq!(stored, w["attribution"], "{backend:?}");
+        // The dashboard's latest metrics show bytes, not milliseconds.
+        let page = app.get_text("/sites/shop").await;
+        assert!(page.contains(">370000 B<"), "{backend:?}: WEIGHT in bytes");
+        assert!(!page.contains("370000 ms"), "{backend:?}");
     }
 }
 
