@@ -148,9 +148,13 @@ fn valid_host(h: &str) -> bool {
 }
 
 /// A client's key as shown in an error path: bounded, so a refused 1 MB key
-/// does not come back in the response.
+/// does not come back in the response, and without control characters (NUL
+/// included), which would only garble a log line.
 fn shown(key: &str) -> String {
-    key.chars().take(64).collect()
+    key.chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -303,6 +307,12 @@ mod tests {
             mutate(&mut a);
             assert_eq!(field_of(check(a, 6000.0)), want);
         }
+        let mut a = good();
+        a["types"]["scr\u{0}ipt"] = sizes(0.0);
+        assert_eq!(
+            field_of(check(a, 6000.0)),
+            "metrics[3].attribution.types.scr?ipt"
+        );
         let long_host = "a".repeat(254);
         let mut a = good();
         a["hosts"][long_host.as_str()] = sizes(0.0);
