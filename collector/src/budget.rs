@@ -120,7 +120,7 @@ pub fn evaluate_metric(
     };
     MetricVerdict {
         metric: metric.as_str(),
-        unit: if metric.is_unitless() { "score" } else { "ms" },
+        unit: metric.unit().as_str(),
         budget: limit,
         value,
         percentile: budget.percentile,
@@ -237,6 +237,21 @@ mod tests {
         let v = evaluate_metric(&b, MetricName::Lcp, 2500.0, &equal(&[100.0; 5]));
         assert_eq!(v.severity, Severity::Pass);
         assert_eq!(overall(&[]), Severity::InsufficientData);
+    }
+
+    #[test]
+    fn units_follow_the_metric() {
+        let b = Budget::default_with_min_samples(1);
+        let unit = |m: MetricName| evaluate_metric(&b, m, 1.0, &equal(&[1.0])).unit;
+        assert_eq!(unit(MetricName::Lcp), "ms");
+        assert_eq!(unit(MetricName::Cls), "score");
+        assert_eq!(unit(MetricName::Weight), "bytes");
+        // The default verdict judges timings and CLS only, never bytes by a timing limit.
+        assert!(
+            b.limits
+                .iter()
+                .all(|(m, _)| m.unit() != vitals_core::Unit::Bytes)
+        );
     }
 
     proptest! {

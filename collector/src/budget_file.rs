@@ -13,12 +13,20 @@
 //! "strray": {
 //!   "percentile": 75, "minSamples": 20, "windowHours": 168,
 //!   "thresholds": {"warning": 0.9, "error": 1.0, "critical": 1.1},
-//!   "timings": [{"metric": "interaction-to-next-paint", "budget": 200}]
+//!   "timings": [{"metric": "interaction-to-next-paint", "budget": 200}],
+//!   "transferSizes": [{"resourceType": "script", "budget": 300}],
+//!   "decodedSizes": [{"resourceType": "script", "budget": 2048}]
 //! }
 //! ```
 //! Field-only metric ids (`interaction-to-next-paint`, `first-input-delay`,
 //! `time-to-first-byte`) are accepted in `timings` too; `strray.timings`
 //! exists so that a file shared with Lighthouse stays valid for Lighthouse.
+//!
+//! # Resource budgets
+//! `resourceSizes` and `resourceCounts` are judged on the page views' `WEIGHT`
+//! records (see [`ResourceKind`]): sizes in KiB of compressed bytes
+//! (`encodedBodySize`), counts in requests. `strray.transferSizes` judges bytes
+//! over the network and `strray.decodedSizes` uncompressed bytes, both in KiB.
 //!
 //! # Path matching
 //! Exactly Lighthouse's robots.txt-style rule on the page path (no query):
@@ -149,6 +157,74 @@ impl Timing {
     }
 }
 
+/// Which quantity of a `WEIGHT` record a resource budget judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceKind {
+    /// `resourceSizes`: compressed bytes (`encodedBodySize`), cached or not.
+    Sizes,
+    /// `resourceCounts`: requests.
+    Counts,
+    /// `strray.transferSizes`: bytes over the network (`transferSize`).
+    TransferSizes,
+    /// `strray.decodedSizes`: uncompressed bytes (`decodedBodySize`).
+    DecodedSizes,
+}
+
+impl ResourceKind {
+    /// The key in the budget file.
+    pub const fn key(self) -> &'static str {
+        match self {
+            ResourceKind::Sizes => "resourceSizes",
+            ResourceKind::Counts => "resourceCounts",
+            ResourceKind::TransferSizes => "transferSizes",
+            ResourceKind::DecodedSizes => "decodedSizes",
+        }
+    }
+
+    /// The quantity of each type/host entry in the WEIGHT attribution.
+    pub const fn quantity(self) -> &'static str {
+        match self {
+            ResourceKind::Sizes => "encoded",
+            ResourceKind::Counts => "requests",
+            ResourceKind::TransferSizes => "transfer",
+            ResourceKind::DecodedSizes => "decoded",
+        }
+    }
+
+    /// Budgets are written in KiB (as Lighthouse's) or in requests.
+    pub const fn unit(self) -> &'static str {
+        match self {
+            ResourceKind::Counts => "requests",
+            _ => "KiB",
+        }
+    }
+
+    /// Wire quantity → budget unit.
+    pub fn scale(self, x: f64) -> f64 {
+        match self {
+            ResourceKind::Counts => x,
+            _ => x / 1024.0,
+        }
+    }
+}
+
+/// A page-weight budget: one quantity of one resource type (or `total`, or
+/// `third-party`) per page view, judged at the entry's percentile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceBudget {
+    pub kind: ResourceKind,
+    /// A Lighthouse resource type, `total` or `third-party`.
+    pub resource_type: String,
+    pub budget: f64,
+}
+
+impl ResourceBudget {
+    /// How reports and alerts name it, e.g. `resourceSizes.script`.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.kind.key(), self.resource_type)
+    }
+}
+
 /// A budget item that cannot be judged on field data, with the reason.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unjudged {
@@ -163,7 +239,10 @@ pub struct BudgetEntry {
     pub index: usize,
     pub path: PathPattern,
     pub timings: Vec<Timing>,
-    /// Lab-only timings and resource budgets: reported, never judged.
+    /// Page-weight budgets, judged on WEIGHT records.
+    #[serde(default)]
+    pub resources: Vec<ResourceBudget>,
+    /// Lab-only timings: reported, never judged.
     pub unjudged: Vec<Unjudged>,
     pub first_party_hostnames: Vec<String>,
     pub percentile: f64,
@@ -241,7 +320,7 @@ struct TimingDto {
     budget: f64,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResourceDto {
     #[serde(rename = "resourceType")]
@@ -266,6 +345,10 @@ struct ExtensionDto {
     window_hours: Option<u32>,
     thresholds: Option<ThresholdsDto>,
     timings: Option<Vec<TimingDto>>,
+    #[serde(rename = "transferSizes")]
+    transfer_sizes: Option<Vec<ResourceDto>>,
+    #[serde(rename = "decodedSizes")]
+    decoded_sizes: Option<Vec<ResourceDto>>,
 }
 
 #[derive(Deserialize)]
@@ -277,8 +360,9 @@ struct ThresholdsDto {
 }
 
 impl BudgetFile {
-    /// The built-in budget: FCP 2000 ms, LCP 2500 ms, FID 100 ms, CLS 0.1,
-    /// TTI 5000 ms at p75 on every page.
+    /// The built-in budget: FCP 2000 ms, LCP 2500 ms, INP 200 ms, FID 100 ms,
+    /// CLS 0.1, TTI 5000 ms, and the page's script weight at most 700 KiB
+    /// compressed and 2 MiB uncompressed, at p75 on every page.
     pub fn default_budget() -> BudgetFile {
         let t = |id: &str, m: MetricName, budget: f64| Timing {
             id: id.into(),
@@ -296,6 +380,18 @@ impl BudgetFile {
                     t("first-input-delay", MetricName::Fid, 100.0),
                     t("cumulative-layout-shift", MetricName::Cls, 0.1),
                     t("interactive", MetricName::Tti, 5000.0),
+                ],
+                resources: vec![
+                    ResourceBudget {
+                        kind: ResourceKind::Sizes,
+                        resource_type: "script".into(),
+                        budget: 700.0,
+                    },
+                    ResourceBudget {
+                        kind: ResourceKind::DecodedSizes,
+                        resource_type: "script".into(),
+                        budget: 2048.0,
+                    },
                 ],
                 unjudged: Vec::new(),
                 first_party_hostnames: Vec::new(),
@@ -390,9 +486,24 @@ fn parse_entry(item: Value, index: usize) -> Result<BudgetEntry, String> {
             Err(None) => return Err(format!("{field}: unknown metric id {id:?}")),
         }
     }
-    for (field, list) in [
-        ("resourceSizes", dto.resource_sizes),
-        ("resourceCounts", dto.resource_counts),
+    let mut resources = Vec::new();
+    let (transfer_sizes, decoded_sizes) = match &ext {
+        Some(x) => (x.transfer_sizes.clone(), x.decoded_sizes.clone()),
+        None => (None, None),
+    };
+    for (kind, field, list) in [
+        (ResourceKind::Sizes, "resourceSizes", dto.resource_sizes),
+        (ResourceKind::Counts, "resourceCounts", dto.resource_counts),
+        (
+            ResourceKind::TransferSizes,
+            "strray.transferSizes",
+            transfer_sizes,
+        ),
+        (
+            ResourceKind::DecodedSizes,
+            "strray.decodedSizes",
+            decoded_sizes,
+        ),
     ] {
         let mut seen: Vec<String> = Vec::new();
         for r in list.unwrap_or_default() {
@@ -415,12 +526,10 @@ fn parse_entry(item: Value, index: usize) -> Result<BudgetEntry, String> {
                 ));
             }
             seen.push(r.resource_type.clone());
-            unjudged.push(Unjudged {
-                kind: field.into(),
-                id: r.resource_type,
+            resources.push(ResourceBudget {
+                kind,
+                resource_type: r.resource_type,
                 budget: r.budget,
-                reason: "resource budgets are lab data; field beacons carry no transfer sizes"
-                    .into(),
             });
         }
     }
@@ -486,6 +595,7 @@ fn parse_entry(item: Value, index: usize) -> Result<BudgetEntry, String> {
         index,
         path,
         timings,
+        resources,
         unjudged,
         first_party_hostnames,
         percentile,
@@ -539,13 +649,20 @@ mod tests {
         assert_eq!(a.timings.len(), 1);
         assert_eq!(a.timings[0].metric, "TTI");
         assert_eq!(a.percentile, 75.0);
-        // FMP + 2 sizes + 1 count are reported, not judged.
-        assert_eq!(a.unjudged.len(), 4);
-        assert!(
-            a.unjudged
-                .iter()
-                .any(|u| u.kind == "resourceSizes" && u.id == "script")
+        // FMP is reported, not judged; the 2 sizes and 1 count are judged on WEIGHT.
+        assert_eq!(a.unjudged.len(), 1);
+        let ids: Vec<String> = a.resources.iter().map(ResourceBudget::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "resourceSizes.script",
+                "resourceSizes.total",
+                "resourceCounts.third-party"
+            ]
         );
+        assert_eq!(a.resources[0].budget, 125.0);
+        assert_eq!(a.resources[0].kind.quantity(), "encoded");
+        assert_eq!(a.resources[2].kind.unit(), "requests");
         let b = &f.entries[1];
         assert_eq!(b.index, 1);
         let ms: Vec<&str> = b.timings.iter().map(|t| t.metric.as_str()).collect();
@@ -581,6 +698,26 @@ mod tests {
         assert_eq!(e.thresholds.critical, 1.5);
         let ms: Vec<&str> = e.timings.iter().map(|t| t.metric.as_str()).collect();
         assert_eq!(ms, ["INP", "TTFB", "FID"]);
+        let f = BudgetFile::parse_str(
+            r#"[{"resourceSizes": [{"resourceType": "script", "budget": 300}],
+                 "strray": {"transferSizes": [{"resourceType": "script", "budget": 100}],
+                            "decodedSizes": [{"resourceType": "total", "budget": 4096}]}}]"#,
+        )
+        .unwrap();
+        let r: Vec<(String, &str, f64)> = f.entries[0]
+            .resources
+            .iter()
+            .map(|r| (r.id(), r.kind.quantity(), r.budget))
+            .collect();
+        assert_eq!(
+            r,
+            [
+                ("resourceSizes.script".into(), "encoded", 300.0),
+                ("transferSizes.script".into(), "transfer", 100.0),
+                ("decodedSizes.total".into(), "decoded", 4096.0)
+            ]
+        );
+        assert_eq!(ResourceKind::Sizes.scale(2048.0), 2.0);
     }
 
     #[test]
@@ -607,6 +744,11 @@ mod tests {
                 "unknown metric",
                 r#"[{"timings": [{"metric": "lcp", "budget": 1}]}]"#,
                 "budget entry 0: timings: unknown metric id \"lcp\"",
+            ),
+            (
+                "page weight is not a timing",
+                r#"[{"timings": [{"metric": "WEIGHT", "budget": 1}]}]"#,
+                "unknown metric id \"WEIGHT\"",
             ),
             (
                 "duplicate metric",
@@ -643,6 +785,16 @@ mod tests {
                 "bad resource type",
                 r#"[{"resourceSizes": [{"resourceType": "js", "budget": 1}]}]"#,
                 "unknown resourceType \"js\"",
+            ),
+            (
+                "bad extension resource type",
+                r#"[{"strray": {"decodedSizes": [{"resourceType": "wasm", "budget": 1}]}}]"#,
+                "strray.decodedSizes: unknown resourceType \"wasm\"",
+            ),
+            (
+                "duplicate resource type",
+                r#"[{"resourceCounts": [{"resourceType": "total", "budget": 1}, {"resourceType": "total", "budget": 2}]}]"#,
+                "resourceCounts: resourceType \"total\" appears more than once",
             ),
             (
                 "unknown option",
@@ -745,6 +897,18 @@ mod tests {
                 ("FID", 100.0),
                 ("CLS", 0.1),
                 ("TTI", 5000.0)
+            ]
+        );
+        let r: Vec<(String, f64)> = f.entries[0]
+            .resources
+            .iter()
+            .map(|r| (r.id(), r.budget))
+            .collect();
+        assert_eq!(
+            r,
+            [
+                ("resourceSizes.script".into(), 700.0),
+                ("decodedSizes.script".into(), 2048.0)
             ]
         );
     }

@@ -117,6 +117,10 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_ALERT_COOLDOWN_SECS", default_value_t = 3600)]
     pub alert_cooldown_secs: u64,
 
+    /// The cooldown of page-weight alerts (`bundleSizeViolation`), per site/path/budget.
+    #[arg(long, env = "STRRAY_ALERT_BUNDLE_COOLDOWN_SECS", default_value_t = 300)]
+    pub alert_bundle_cooldown_secs: u64,
+
     /// Escalation: after this many firings in the frequency window, fire on the next breach (0 = off).
     #[arg(long, env = "STRRAY_ALERT_FREQUENT_COUNT", default_value_t = 3)]
     pub alert_frequent_count: u32,
@@ -342,6 +346,7 @@ mod tests {
         let s = Settings::default();
         assert_eq!(s.max_body_bytes, 32 * 1024);
         assert_eq!(s.min_samples, 20);
+        assert_eq!(s.alert_bundle_cooldown_secs, 300);
         assert_eq!(s.spool_max_bytes, 512 * 1024 * 1024);
         assert!(matches!(s.site_policy(), Ok(SitePolicy::Open)));
     }

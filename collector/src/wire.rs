@@ -29,7 +29,7 @@ fn is_score(obj: &Map<String, Value>) -> Option<bool> {
         .or_else(|| obj.get("name"))
         .and_then(Value::as_str)
         .and_then(vitals_core::MetricName::parse)
-        .map(|m| m.is_unitless())
+        .map(|m| m.unit() == vitals_core::Unit::Score)
 }
 
 /// Rounds every float in `v`: metric values by their metric's unit (taken
@@ -108,5 +108,16 @@ mod tests {
         assert_eq!(v["interval"]["low"], 2000.0);
         assert_eq!(v["interval"]["high"], 2100.0);
         assert_eq!(v["interval"]["level"], 0.95);
+    }
+
+    #[test]
+    fn page_weight_is_not_a_score() {
+        // Bytes keep the value rounding (0.1), not a score's 1e-6, nested
+        // attribution included.
+        let mut v = json!({"name": "WEIGHT", "value": 370000.04,
+                           "attribution": {"types": {"script": {"encoded": 1000.44}}}});
+        tidy(&mut v);
+        assert_eq!(v["value"], 370000.0);
+        assert_eq!(v["attribution"]["types"]["script"]["encoded"], 1000.4);
     }
 }

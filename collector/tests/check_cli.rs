@@ -92,7 +92,8 @@ async fn check_exit_codes_and_formats() {
         &budget,
         r#"[{"path": "/checkout", "timings": [
               {"metric": "largest-contentful-paint", "budget": 2500},
-              {"metric": "cumulative-layout-shift", "budget": 0.1}],
+              {"metric": "cumulative-layout-shift", "budget": 0.1},
+              {"metric": "speed-index", "budget": 3000}],
             "resourceSizes": [{"resourceType": "script", "budget": 125}]}]"#,
     )
     .unwrap();
@@ -113,12 +114,24 @@ async fn check_exit_codes_and_formats() {
     for i in 0..4 {
         rows.push(row(i, "LCP", 1200.0));
         rows.push(row(i, "CLS", 0.01));
+        // 100 KiB of script (budget 125 KiB), as the agent's WEIGHT record.
+        let script =
+            r#"{"transfer": 0, "encoded": 102400, "decoded": 307200, "requests": 3, "unknown": 0}"#;
+        rows.push(MetricRow {
+            attribution: Some(format!(
+                r#"{{"types": {{"script": {script}}}, "hosts": {{}}}}"#
+            )),
+            ..row(i, "WEIGHT", 102_400.0)
+        });
     }
     store.insert_metrics(&rows).await.unwrap();
     let (code, out, _) = run(&db, &["--budget", b]);
     assert_eq!(code, 0, "pass:\n{out}");
     assert!(
-        out.contains("LCP") && out.contains("1200 ms") && out.contains("n/a"),
+        out.contains("LCP")
+            && out.contains("1200 ms")
+            && out.contains("n/a")
+            && out.contains("100.0 KiB"),
         "{out}"
     );
 
@@ -144,7 +157,8 @@ async fn check_exit_codes_and_formats() {
         [
             ("LCP".to_string(), "failure".to_string()),
             ("CLS".into(), "pass".into()),
-            ("resourceSizes script".into(), "skipped".into())
+            ("resourceSizes.script".into(), "pass".into()),
+            ("timing speed-index".into(), "skipped".into())
         ],
         "{out}"
     );

@@ -377,3 +377,112 @@ async fn https_webhooks_verify_the_receiver_certificate() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A WEIGHT row whose page view loaded `script_kib` KiB of compressed script
+/// (three times that uncompressed), as the agent's record is stored.
+fn weight(pv: usize, script_kib: f64) -> MetricRow {
+    let w = integration_tests::weight_metric(
+        "w",
+        &[("script", script_kib * 1024.0, 5)],
+        &[("shop.example", script_kib * 1024.0, 5)],
+    );
+    MetricRow {
+        metric_id: format!("v1-WEIGHT-{pv}"),
+        attribution: Some(w["attribution"].to_string()),
+        ..metric_row(
+            &format!("pv{pv:08}"),
+            "WEIGHT",
+            script_kib * 1024.0,
+            Utc::now() - Duration::minutes(30),
+        )
+    }
+}
+
+/// The built-in budget's script weight (700 KiB compressed, 2 MiB
+/// uncompressed): a breach is a `bundleSizeViolation` of severity error, even
+/// when critical by ratio, announced once, recovered once, and again only
+/// after the 5-minute bundle cooldown (the timing cooldown is an hour).
+#[tokio::test]
+async fn a_page_weight_breach_fires_bundle_size_violation_once_per_cooldown() {
+    for backend in BACKENDS {
+        let (hook, received) = receiver(0);
+        let app = spawn_app_with(backend, |s| s.alert_interval_secs = 0).await;
+        let settings = collector::configuration::Settings {
+            min_samples: 5,
+            alert_webhooks: Some(hook),
+            ..Default::default()
+        };
+        let engine = AlertEngine::new(
+            app.store.clone(),
+            AlertConfig::from_settings(&settings).unwrap(),
+        );
+        let t0 = Utc::now();
+        let at = |min: i64| t0 + Duration::minutes(min);
+        let sorted = |v: Vec<collector::storage::AlertRecord>| {
+            let mut k = kinds(&v);
+            k.sort();
+            k
+        };
+        let violation = [
+            "decodedSizes.script bundleSizeViolation error",
+            "resourceSizes.script bundleSizeViolation error",
+        ];
+
+        // 800 KiB compressed (1.14 × 700) and 2400 KiB uncompressed (1.17 × 2048).
+        let big: Vec<_> = (0..10).map(|i| weight(i, 800.0)).collect();
+        app.store.insert_metrics(&big).await.unwrap();
+        assert!(
+            engine.evaluate_once(at(0)).await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+        assert!(engine.evaluate_once(at(1)).await.unwrap().is_empty());
+        let fired = engine.evaluate_once(at(2)).await.unwrap();
+        assert_eq!(sorted(fired), violation, "{backend:?}: third breach fires");
+        let body = received.bodies.lock().unwrap()[0].clone();
+        assert_eq!(body["kind"], "bundleSizeViolation", "{body}");
+        assert_eq!(body["severity"], "error");
+        assert_eq!(body["unit"], "KiB");
+        assert!(
+            body["metric"] == "resourceSizes.script" && body["value"] == 800.0
+                || body["metric"] == "decodedSizes.script" && body["value"] == 2400.0,
+            "{body}"
+        );
+        // Continued breach: once is enough.
+        assert!(engine.evaluate_once(at(3)).await.unwrap().is_empty());
+
+        // Lighter pages bring p75 under budget: recovered, once.
+        let light: Vec<_> = (100..140).map(|i| weight(i, 300.0)).collect();
+        app.store.insert_metrics(&light).await.unwrap();
+        let rec = engine.evaluate_once(at(4)).await.unwrap();
+        assert_eq!(
+            sorted(rec),
+            [
+                "decodedSizes.script recovered pass",
+                "resourceSizes.script recovered pass"
+            ]
+        );
+
+        // Heavy again: three breaches by minute 7, 5 min after the fire...
+        let heavy: Vec<_> = (200..400).map(|i| weight(i, 800.0)).collect();
+        app.store.insert_metrics(&heavy).await.unwrap();
+        for m in [5, 6] {
+            assert!(
+                engine.evaluate_once(at(m)).await.unwrap().is_empty(),
+                "minute {m}"
+            );
+        }
+        // ... the streak is complete at minute 6.5, still within the cooldown.
+        let within = t0 + Duration::seconds(6 * 60 + 30);
+        assert!(
+            engine.evaluate_once(within).await.unwrap().is_empty(),
+            "{backend:?}: cooldown"
+        );
+        let again = engine.evaluate_once(at(7)).await.unwrap();
+        assert_eq!(
+            sorted(again),
+            violation,
+            "{backend:?}: after the 5-minute cooldown"
+        );
+        assert_eq!(received.bodies.lock().unwrap().len(), 6);
+    }
+}

@@ -15,3 +15,5 @@ mod rollups;
 mod tidy;
 mod verdict;
 mod web_vitals;
+mod weight_budgets;
+mod weight_ingest;

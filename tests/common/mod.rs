@@ -242,3 +242,24 @@ pub fn beacon(site: &str, page_view: &str) -> Value {
         ]
     })
 }
+
+/// One `{transfer, encoded, decoded, requests, unknown}` entry of a WEIGHT
+/// attribution: `encoded` bytes over `requests` requests, half of it over the
+/// network (the rest cached), three times as large uncompressed.
+pub fn weight_sizes(encoded: f64, requests: u32) -> Value {
+    json!({"transfer": encoded / 2.0, "encoded": encoded, "decoded": encoded * 3.0,
+           "requests": requests, "unknown": 0})
+}
+
+/// A WEIGHT metric record as the agent sends it: `types` and `hosts` as
+/// (name, encoded bytes, requests); its value is the sum of the types' bytes.
+pub fn weight_metric(id: &str, types: &[(&str, f64, u32)], hosts: &[(&str, f64, u32)]) -> Value {
+    let entries = |list: &[(&str, f64, u32)]| -> serde_json::Map<String, Value> {
+        list.iter()
+            .map(|(k, e, n)| (k.to_string(), weight_sizes(*e, *n)))
+            .collect()
+    };
+    let value: f64 = types.iter().map(|t| t.1).sum();
+    json!({"name": "WEIGHT", "id": id, "value": value,
+           "attribution": {"types": entries(types), "hosts": entries(hosts)}})
+}

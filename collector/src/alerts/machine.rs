@@ -43,6 +43,9 @@ pub enum AlertKind {
     Fired,
     Escalated,
     Recovered,
+    /// A page-weight budget breached (what `Fired` is for timings).
+    #[serde(rename = "bundleSizeViolation")]
+    BundleSizeViolation,
 }
 
 impl AlertKind {
@@ -51,6 +54,7 @@ impl AlertKind {
             AlertKind::Fired => "fired",
             AlertKind::Escalated => "escalated",
             AlertKind::Recovered => "recovered",
+            AlertKind::BundleSizeViolation => "bundleSizeViolation",
         }
     }
 }

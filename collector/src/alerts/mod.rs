@@ -6,6 +6,10 @@
 //! (`alert_state`) and each evaluation holds a leader lock (PostgreSQL advisory
 //! lock), so a restart neither repeats nor forgets an announced alert and
 //! several collectors on one database alert once.
+//!
+//! A page-weight budget's breach is announced as `bundleSizeViolation`,
+//! always of severity error (bytes do not get "critical" the way a slow page
+//! does), with its own cooldown (`STRRAY_ALERT_BUNDLE_COOLDOWN_SECS`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::budget::Severity;
 use crate::budget_file::BudgetFile;
 use crate::check::{self, Baseline, CheckOptions};
 use crate::configuration::Settings;
@@ -27,6 +32,8 @@ pub use machine::{AlertKind, KeyState, Policy, Transition};
 #[derive(Clone, Debug)]
 pub struct AlertConfig {
     pub policy: Policy,
+    /// For page-weight budgets: `policy` with the bundle cooldown.
+    pub bundle_policy: Policy,
     pub webhooks: WebhookConfig,
     pub budget: BudgetFile,
     pub window_hours: u32,
@@ -61,15 +68,18 @@ impl AlertConfig {
             }
             urls.push(u.to_string());
         }
+        let policy = Policy {
+            consecutive: s.alert_consecutive.max(1),
+            cooldown: seconds(s.alert_cooldown_secs),
+            frequent_count: s.alert_frequent_count,
+            frequent_window: chrono::Duration::hours(i64::from(s.alert_frequent_window_hours)),
+        };
         Ok(AlertConfig {
-            policy: Policy {
-                consecutive: s.alert_consecutive.max(1),
-                cooldown: chrono::Duration::seconds(
-                    i64::try_from(s.alert_cooldown_secs).unwrap_or(i64::MAX / 1000),
-                ),
-                frequent_count: s.alert_frequent_count,
-                frequent_window: chrono::Duration::hours(i64::from(s.alert_frequent_window_hours)),
+            bundle_policy: Policy {
+                cooldown: seconds(s.alert_bundle_cooldown_secs),
+                ..policy.clone()
             },
+            policy,
             webhooks: WebhookConfig {
                 urls,
                 extra_roots: match &s.alert_ca_file {
@@ -92,6 +102,10 @@ impl AlertConfig {
             min_samples: s.min_samples.max(1),
         })
     }
+}
+
+fn seconds(s: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
 }
 
 /// (path, metric) of one site's alert state; the map is per site.
@@ -171,17 +185,28 @@ impl AlertEngine {
             let mut transitions = Vec::new();
             let mut changed = Vec::new();
             for e in &report.entries {
-                for t in &e.timings {
-                    let key = (e.path.clone(), t.metric.clone());
+                let timings = e.timings.iter().map(|t| (t, false));
+                for (t, bundle) in timings.chain(e.resources.iter().map(|t| (t, true))) {
+                    let key = (e.path.clone(), t.label().to_string());
                     let st = states.entry(key).or_default();
                     let before = st.clone();
-                    if let Some(tr) = st.step(&self.cfg.policy, t.severity, now) {
+                    let (policy, severity) = if bundle {
+                        // Capped at error: never an escalation, never an
+                        // immediate critical fire; the streak rule holds.
+                        (&self.cfg.bundle_policy, t.severity.min(Severity::Error))
+                    } else {
+                        (&self.cfg.policy, t.severity)
+                    };
+                    if let Some(mut tr) = st.step(policy, severity, now) {
+                        if bundle && tr.kind == AlertKind::Fired {
+                            tr.kind = AlertKind::BundleSizeViolation;
+                        }
                         transitions.push((e.path.clone(), t.clone(), tr));
                     }
                     if *st != before {
                         changed.push((
                             e.path.clone(),
-                            t.metric.clone(),
+                            t.label().to_string(),
                             serde_json::to_string(st)?,
                         ));
                     }
@@ -191,14 +216,14 @@ impl AlertEngine {
                 let message = match tr.kind {
                     AlertKind::Recovered => format!(
                         "{} on {site} {path} recovered: p{} {} within budget {}",
-                        t.metric,
+                        t.label(),
                         t.percentile,
                         t.value.map(|v| v.to_string()).unwrap_or_default(),
                         t.budget
                     ),
                     kind => format!(
                         "{} on {site} {path} {}: p{} {} is {:.0}% of budget {} ({}, {} samples)",
-                        t.metric,
+                        t.label(),
                         kind.as_str(),
                         t.percentile,
                         t.value.map(|v| v.to_string()).unwrap_or_default(),
@@ -208,9 +233,9 @@ impl AlertEngine {
                         t.samples
                     ),
                 };
-                tracing::warn!(target: "strray::alert", %site, %path, metric = %t.metric, kind = tr.kind.as_str(), severity = tr.severity.as_str(), "{message}");
+                tracing::warn!(target: "strray::alert", %site, %path, metric = %t.label(), kind = tr.kind.as_str(), severity = tr.severity.as_str(), "{message}");
                 let body = serde_json::json!({
-                    "site": site, "path": path, "metric": t.metric,
+                    "site": site, "path": path, "metric": t.label(), "unit": t.unit,
                     "kind": tr.kind, "severity": tr.severity,
                     "previous_severity": tr.previous,
                     "value": t.value, "budget": t.budget, "ratio": t.ratio,
@@ -221,7 +246,7 @@ impl AlertEngine {
                 let rec = AlertRecord {
                     site: site.clone(),
                     path,
-                    metric: t.metric.clone(),
+                    metric: t.label().to_string(),
                     kind: tr.kind.as_str().into(),
                     severity: tr.severity.as_str().into(),
                     previous_severity: tr.previous.map(|s| s.as_str().to_string()),

@@ -1,9 +1,12 @@
 //! The budget check behind the `check` CLI, `POST /v1/sites/{site}/check` and
-//! the alert scheduler: every entry of a budget file that has timings is
-//! evaluated over the samples its path pattern matches, optionally with a
-//! regression comparison against a baseline release or the previous window.
+//! the alert scheduler: every entry of a budget file that has timings or
+//! page-weight budgets is evaluated over the samples its path pattern
+//! matches, optionally with a regression comparison against a baseline
+//! release or the previous window. A page-weight budget (`resources`) is
+//! judged like a timing, on one quantity per page view taken from the WEIGHT
+//! records (see `weight`).
 //!
-//! Exit status (CLI): 1 when any timing is breached (error or critical) or any
+//! Exit status (CLI): 1 when any budget is breached (error or critical) or any
 //! metric regressed; otherwise 2 when anything lacked data; otherwise 0. A
 //! breach outranks missing data because it is a definite finding.
 
@@ -12,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use vitals_core::MetricName;
 
 use crate::budget::{Severity, classify, weighted_percentile};
-use crate::budget_file::{BudgetEntry, BudgetFile, Unjudged};
+use crate::budget_file::{BudgetEntry, BudgetFile, ResourceBudget, Unjudged};
 use crate::storage::{Sample, SampleQuery, Store};
 
 pub mod client;
 pub mod render;
 pub mod stats;
+pub mod weight;
 
 pub use stats::{Interval, Shares};
 
@@ -155,6 +159,18 @@ pub struct TimingResult {
     pub breach_is_solid: bool,
 }
 
+impl TimingResult {
+    /// How reports and alerts name it: the metric of a timing (`LCP`), the
+    /// budget id of a page-weight budget (`resourceSizes.script`).
+    pub fn label(&self) -> &str {
+        if self.metric == MetricName::Weight.as_str() {
+            &self.id
+        } else {
+            &self.metric
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EntryResult {
     pub index: usize,
@@ -164,7 +180,18 @@ pub struct EntryResult {
     pub window_hours: u32,
     pub status: Severity,
     pub timings: Vec<TimingResult>,
+    /// Page-weight budgets: metric `WEIGHT`, id e.g. `resourceSizes.script`,
+    /// unit `KiB` or `requests`.
+    #[serde(default)]
+    pub resources: Vec<TimingResult>,
     pub unjudged: Vec<Unjudged>,
+}
+
+impl EntryResult {
+    /// Timings and page-weight budgets: everything judged.
+    pub fn judged(&self) -> impl Iterator<Item = &TimingResult> + Clone {
+        self.timings.iter().chain(&self.resources)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,7 +222,11 @@ impl RegressionStatus {
 pub struct RegressionResult {
     pub index: usize,
     pub path: String,
+    /// The metric of a timing; the budget id of a page-weight budget.
     pub metric: String,
+    /// The values' unit (`ms`, `score`, `KiB`, `requests`).
+    #[serde(default)]
+    pub unit: String,
     pub percentile: f64,
     /// The baseline's time range (the current one is the entry's).
     pub baseline_from: DateTime<Utc>,
@@ -282,7 +313,7 @@ pub fn judge(
     TimingResult {
         metric: metric.as_str().into(),
         id: id.into(),
-        unit: if metric.is_unitless() { "score" } else { "ms" }.into(),
+        unit: metric.unit().as_str().into(),
         budget,
         percentile: entry.percentile,
         value,
@@ -302,6 +333,27 @@ pub fn judge(
         severity,
         breach_is_solid,
     }
+}
+
+/// Judges one page-weight budget's samples (one per page view). Pure.
+pub fn judge_resource(
+    r: &ResourceBudget,
+    entry: &BudgetEntry,
+    min_samples: u64,
+    samples: &[Sample],
+) -> TimingResult {
+    let mut t = judge(
+        MetricName::Weight,
+        &r.id(),
+        r.budget,
+        entry,
+        min_samples,
+        samples,
+    );
+    t.unit = r.kind.unit().into();
+    // The rating bands are on the whole page's bytes, not on this quantity.
+    t.shares = None;
+    t
 }
 
 /// Which page views a sample set takes by release.
@@ -348,6 +400,42 @@ async fn entry_samples(
         .collect())
 }
 
+/// The WEIGHT records of an entry's page views, breakdowns parsed.
+async fn entry_weights(
+    store: &Store,
+    site: &str,
+    entry: &BudgetEntry,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    releases: Releases<'_>,
+) -> Result<Vec<weight::PageWeight>, sqlx::Error> {
+    let prefix = entry.path.literal_prefix();
+    let (release, exclude_release) = match releases {
+        Releases::All => (None, None),
+        Releases::Only(r) => (Some(r), None),
+        Releases::Except(r) => (None, Some(r)),
+    };
+    let rows = store
+        .weight_rows(
+            &SampleQuery {
+                site,
+                metric: MetricName::Weight.as_str(),
+                path_prefix: (prefix != "/").then_some(prefix),
+                since: Some(since),
+                until: Some(until),
+                release,
+                exclude_release,
+            },
+            weight::MAX_ROWS,
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|r| entry.path.matches(&r.path))
+        .filter_map(weight::PageWeight::from_row)
+        .collect())
+}
+
 /// Runs the whole check at `now`.
 pub async fn run(
     store: &Store,
@@ -372,6 +460,23 @@ pub async fn run(
         let window = entry.window_hours.unwrap_or(opts.window_hours);
         let from = now - Duration::hours(i64::from(window));
         let min_samples = entry.min_samples.unwrap_or(opts.min_samples);
+        let baseline_range = opts.baseline.as_ref().map(|b| match b {
+            Baseline::Release(r) => {
+                let to = match baseline_last_seen {
+                    // Exclusive upper bound just past its newest row.
+                    Some(t) if t < from => t + Duration::milliseconds(1),
+                    _ => now,
+                };
+                (to - (now - from), to, Releases::Only(r.as_str()))
+            }
+            Baseline::PreviousWindow { hours } => {
+                let others = match opts.release.as_deref() {
+                    Some(r) => Releases::Except(r),
+                    None => Releases::All,
+                };
+                (from - Duration::hours(i64::from(*hours)), from, others)
+            }
+        });
         let mut timings = Vec::new();
         for t in &entry.timings {
             let Some(metric) = t.metric_name() else {
@@ -380,41 +485,59 @@ pub async fn run(
             let current =
                 entry_samples(store, site, entry, metric, from, now, current_releases).await?;
             let result = judge(metric, &t.id, t.budget, entry, min_samples, &current);
-            if let Some(b) = &opts.baseline {
-                let (bfrom, bto, releases) = match b {
-                    Baseline::Release(r) => {
-                        let to = match baseline_last_seen {
-                            // Exclusive upper bound just past its newest row.
-                            Some(t) if t < from => t + Duration::milliseconds(1),
-                            _ => now,
-                        };
-                        (to - (now - from), to, Releases::Only(r.as_str()))
-                    }
-                    Baseline::PreviousWindow { hours } => {
-                        let others = match opts.release.as_deref() {
-                            Some(r) => Releases::Except(r),
-                            None => Releases::All,
-                        };
-                        (from - Duration::hours(i64::from(*hours)), from, others)
-                    }
-                };
+            if let Some((bfrom, bto, releases)) = baseline_range {
                 let base = entry_samples(store, site, entry, metric, bfrom, bto, releases).await?;
-                let mut r = compare(entry, metric, min_samples, opts.tolerance, &base, &current);
+                let mut r = compare(
+                    entry,
+                    metric.as_str(),
+                    metric.unit().as_str(),
+                    min_samples,
+                    opts.tolerance,
+                    &base,
+                    &current,
+                );
                 r.baseline_from = bfrom;
                 r.baseline_to = bto;
                 regressions.push(r);
             }
             timings.push(result);
         }
-        let status = if timings.is_empty() {
-            Severity::Pass
-        } else {
-            timings
-                .iter()
-                .map(|t| t.severity)
-                .max()
-                .unwrap_or(Severity::Pass)
-        };
+        let mut resources = Vec::new();
+        if !entry.resources.is_empty() {
+            // One read per window serves all of the entry's weight budgets.
+            let listed = &entry.first_party_hostnames;
+            let current = entry_weights(store, site, entry, from, now, current_releases).await?;
+            let base = match baseline_range {
+                Some((bfrom, bto, releases)) => {
+                    Some(entry_weights(store, site, entry, bfrom, bto, releases).await?)
+                }
+                None => None,
+            };
+            for rb in &entry.resources {
+                let cur = weight::samples(rb, &current, listed);
+                if let (Some((bfrom, bto, _)), Some(base)) = (baseline_range, &base) {
+                    let mut r = compare(
+                        entry,
+                        &rb.id(),
+                        rb.kind.unit(),
+                        min_samples,
+                        opts.tolerance,
+                        &weight::samples(rb, base, listed),
+                        &cur,
+                    );
+                    r.baseline_from = bfrom;
+                    r.baseline_to = bto;
+                    regressions.push(r);
+                }
+                resources.push(judge_resource(rb, entry, min_samples, &cur));
+            }
+        }
+        let status = timings
+            .iter()
+            .chain(&resources)
+            .map(|t| t.severity)
+            .max()
+            .unwrap_or(Severity::Pass);
         entries.push(EntryResult {
             index: entry.index,
             path: entry.path.as_str().into(),
@@ -423,6 +546,7 @@ pub async fn run(
             window_hours: window,
             status,
             timings,
+            resources,
             unjudged: entry.unjudged.clone(),
         });
     }
@@ -495,10 +619,12 @@ fn hints(b: &Baseline, opts: &CheckOptions, regs: &[RegressionResult]) -> Vec<St
     out
 }
 
-/// Baseline vs current percentile of one metric. Pure.
+/// Baseline vs current percentile of one metric (or page-weight budget,
+/// named by `label`, values in `unit`). Pure.
 pub fn compare(
     entry: &BudgetEntry,
-    metric: MetricName,
+    label: &str,
+    unit: &str,
     min_samples: u64,
     tolerance: f64,
     baseline: &[Sample],
@@ -534,7 +660,8 @@ pub fn compare(
     RegressionResult {
         index: entry.index,
         path: entry.path.as_str().into(),
-        metric: metric.as_str().into(),
+        metric: label.into(),
+        unit: unit.into(),
         percentile: p,
         // The caller sets the range it took the baseline from.
         baseline_from: DateTime::<Utc>::MIN_UTC,
@@ -552,7 +679,7 @@ pub fn compare(
 }
 
 fn outcome(entries: &[EntryResult], regression: Option<&RegressionReport>) -> Outcome {
-    let timings = entries.iter().flat_map(|e| e.timings.iter());
+    let timings = entries.iter().flat_map(EntryResult::judged);
     let regs = regression.map(|r| r.metrics.as_slice()).unwrap_or(&[]);
     if timings.clone().any(|t| t.severity.is_breach())
         || regs.iter().any(|r| r.status == RegressionStatus::Regressed)
@@ -592,16 +719,16 @@ mod tests {
     fn regression_needs_more_than_the_tolerance_and_enough_samples() {
         let e = entry();
         let base = equal(&[1000.0; 20]);
-        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &equal(&[1100.0; 20]));
+        let r = compare(&e, "LCP", "ms", 10, 0.1, &base, &equal(&[1100.0; 20]));
         assert_eq!(
             r.status,
             RegressionStatus::Ok,
             "exactly +10 % is within tolerance"
         );
-        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &equal(&[1101.0; 20]));
+        let r = compare(&e, "LCP", "ms", 10, 0.1, &base, &equal(&[1101.0; 20]));
         assert_eq!(r.status, RegressionStatus::Regressed);
         assert!((r.change.unwrap() - 0.101).abs() < 1e-12);
-        let r = compare(&e, MetricName::Lcp, 30, 0.1, &base, &equal(&[2000.0; 20]));
+        let r = compare(&e, "LCP", "ms", 30, 0.1, &base, &equal(&[2000.0; 20]));
         assert_eq!(r.status, RegressionStatus::InsufficientData);
     }
 
@@ -625,13 +752,13 @@ mod tests {
                 weight: 1.0,
             })
             .collect();
-        let r = compare(&e, MetricName::Lcp, 10, 0.1, &base, &cur);
+        let r = compare(&e, "LCP", "ms", 10, 0.1, &base, &cur);
         assert!(r.change.unwrap() > 0.1, "{r:?}");
         assert!(r.change_low.unwrap() < 0.0, "the intervals overlap: {r:?}");
         assert_eq!(r.status, RegressionStatus::WithinNoise);
         // The same +12 % on 4 000 samples each is beyond noise.
         let many = |v: &[Sample]| -> Vec<Sample> { v.iter().cycle().take(4000).copied().collect() };
-        let r = compare(&e, MetricName::Lcp, 10, 0.1, &many(&base), &many(&cur));
+        let r = compare(&e, "LCP", "ms", 10, 0.1, &many(&base), &many(&cur));
         assert_eq!(r.status, RegressionStatus::Regressed, "{r:?}");
         // Reported, never failing the gate (a regression does).
         let gate = |m: RegressionResult| {
@@ -645,7 +772,7 @@ mod tests {
             outcome(&[], Some(&reg))
         };
         assert_ne!(
-            gate(compare(&e, MetricName::Lcp, 10, 0.1, &base, &cur)),
+            gate(compare(&e, "LCP", "ms", 10, 0.1, &base, &cur)),
             Outcome::Fail
         );
         assert_eq!(gate(r), Outcome::Fail);
@@ -678,6 +805,48 @@ mod tests {
         );
         assert!(r.severity.is_breach());
         assert!(!r.breach_is_solid);
+    }
+
+    #[test]
+    fn page_weight_budgets_decide_the_outcome_like_timings() {
+        let e = entry();
+        let now = Utc::now();
+        let entry_with = |resources: Vec<TimingResult>| EntryResult {
+            index: 0,
+            path: "/".into(),
+            from: now,
+            to: now,
+            window_hours: 24,
+            status: Severity::Pass,
+            timings: Vec::new(),
+            resources,
+            unjudged: Vec::new(),
+        };
+        let script = &e.resources[0];
+        let judged = |kib: f64| judge_resource(script, &e, 5, &equal(&[kib; 10]));
+        assert_eq!(judged(600.0).severity, Severity::Pass);
+        assert_eq!(judged(630.0).severity, Severity::Warning);
+        assert_eq!(judged(700.0).severity, Severity::Error);
+        assert_eq!(judged(770.0).severity, Severity::Critical);
+        assert_eq!(judged(700.0).unit, "KiB");
+        assert_eq!(judged(700.0).label(), "resourceSizes.script");
+        assert_eq!(
+            judge_resource(script, &e, 20, &equal(&[1.0; 10])).severity,
+            Severity::InsufficientData
+        );
+        // Judged alone (no timings), a weight budget decides the outcome.
+        assert_eq!(
+            outcome(&[entry_with(vec![judged(100.0)])], None),
+            Outcome::Pass
+        );
+        assert_eq!(
+            outcome(&[entry_with(vec![judged(700.0)])], None),
+            Outcome::Fail
+        );
+        assert_eq!(
+            outcome(&[entry_with(vec![])], None),
+            Outcome::InsufficientData
+        );
     }
 
     #[test]

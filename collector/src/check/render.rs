@@ -35,10 +35,12 @@ pub fn render(r: &CheckReport, f: Format) -> String {
 }
 
 fn num(unit: &str, x: f64) -> String {
-    if unit == "score" {
-        format!("{x:.3}")
-    } else {
-        format!("{x:.0} ms")
+    match unit {
+        "score" => format!("{x:.3}"),
+        "KiB" => format!("{x:.1} KiB"),
+        "requests" => format!("{x:.0} req"),
+        "bytes" => format!("{x:.0} B"),
+        _ => format!("{x:.0} ms"),
     }
 }
 
@@ -69,11 +71,13 @@ fn sentence(path: &str, index: usize, t: &TimingResult) -> String {
     match t.severity {
         Severity::InsufficientData => format!(
             "{} on '{path}' (budget #{index}): insufficient data, {} of {} samples needed",
-            t.metric, t.samples, t.min_samples
+            t.label(),
+            t.samples,
+            t.min_samples
         ),
         s => format!(
             "{} p{} on '{path}' (budget #{index}) is {} against a budget of {} ({:.0}% of budget, 95% CI {}, {} samples): {}{}",
-            t.metric,
+            t.label(),
             t.percentile,
             opt(&t.unit, t.value),
             num(&t.unit, t.budget),
@@ -109,14 +113,21 @@ fn human(r: &CheckReport) -> String {
             e.window_hours,
             e.status.as_str()
         );
-        if !e.timings.is_empty() {
+        // Page-weight ids (`resourceSizes.third-party`) are wider than metrics.
+        let w = e
+            .judged()
+            .map(|t| t.label().len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        if e.judged().next().is_some() {
             let _ = writeln!(
                 out,
-                "  {:<5} {:>10} {:>10} {:>6} {:>24} {:>9} {:>17}  severity",
+                "  {:<w$} {:>10} {:>10} {:>6} {:>24} {:>9} {:>17}  severity",
                 "metric", "value", "budget", "ratio", "95% CI", "samples", "good/ni/poor %"
             );
         }
-        for t in &e.timings {
+        for t in e.judged() {
             let shares = t
                 .shares
                 .map(|s| {
@@ -130,8 +141,8 @@ fn human(r: &CheckReport) -> String {
                 .unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 out,
-                "  {:<5} {:>10} {:>10} {:>6} {:>24} {:>9} {:>17}  {}{}",
-                t.metric,
+                "  {:<w$} {:>10} {:>10} {:>6} {:>24} {:>9} {:>17}  {}{}",
+                t.label(),
                 opt(&t.unit, t.value),
                 num(&t.unit, t.budget),
                 t.ratio
@@ -207,14 +218,14 @@ fn github(r: &CheckReport) -> String {
     }
     let mut out = String::new();
     for e in &r.entries {
-        for t in &e.timings {
+        for t in e.judged() {
             let level = match t.severity {
                 Severity::Error | Severity::Critical => "error",
                 Severity::Warning => "warning",
                 Severity::InsufficientData => "warning",
                 Severity::Pass => "notice",
             };
-            let title = format!("{} budget {}", t.metric, t.severity.as_str());
+            let title = format!("{} budget {}", t.label(), t.severity.as_str());
             let _ = writeln!(
                 out,
                 "::{level} title={}::{}",
@@ -264,10 +275,9 @@ fn junit(r: &CheckReport) -> String {
     root.push_attribute(("name", format!("strray budget check {}", r.site).as_str()));
     let _ = w.write_event(Event::Start(root));
     for e in &r.entries {
-        let failures = e.timings.iter().filter(|t| t.severity.is_breach()).count();
+        let failures = e.judged().filter(|t| t.severity.is_breach()).count();
         let skipped = e
-            .timings
-            .iter()
+            .judged()
             .filter(|t| t.severity == Severity::InsufficientData)
             .count()
             + e.unjudged.len();
@@ -275,15 +285,15 @@ fn junit(r: &CheckReport) -> String {
         s.push_attribute(("name", format!("budget #{} {}", e.index, e.path).as_str()));
         s.push_attribute((
             "tests",
-            (e.timings.len() + e.unjudged.len()).to_string().as_str(),
+            (e.judged().count() + e.unjudged.len()).to_string().as_str(),
         ));
         s.push_attribute(("failures", failures.to_string().as_str()));
         s.push_attribute(("errors", "0"));
         s.push_attribute(("skipped", skipped.to_string().as_str()));
         let _ = w.write_event(Event::Start(s));
-        for t in &e.timings {
+        for t in e.judged() {
             let mut c = BytesStart::new("testcase");
-            c.push_attribute(("name", t.metric.as_str()));
+            c.push_attribute(("name", t.label()));
             c.push_attribute(("classname", format!("budget.{}", e.path).as_str()));
             let _ = w.write_event(Event::Start(c));
             let msg = sentence(&e.path, e.index, t);
@@ -376,4 +386,101 @@ fn junit(r: &CheckReport) -> String {
     let mut s = String::from_utf8_lossy(&w.into_inner()).into_owned();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::budget_file::{BudgetFile, ResourceBudget, ResourceKind};
+    use crate::check::{EntryResult, Outcome, judge, judge_resource};
+    use crate::storage::Sample;
+    use vitals_core::MetricName;
+
+    /// An entry with a passing LCP and a critical script weight.
+    fn report() -> CheckReport {
+        let entry = BudgetFile::default_budget().entries.remove(0);
+        let same = |v: f64| {
+            vec![
+                Sample {
+                    value: v,
+                    weight: 1.0
+                };
+                30
+            ]
+        };
+        let lcp = judge(
+            MetricName::Lcp,
+            "largest-contentful-paint",
+            2500.0,
+            &entry,
+            20,
+            &same(1000.0),
+        );
+        let rb = ResourceBudget {
+            kind: ResourceKind::Sizes,
+            resource_type: "third-party".into(),
+            budget: 100.0,
+        };
+        let weight = judge_resource(&rb, &entry, 20, &same(150.5));
+        let now = chrono::Utc::now();
+        CheckReport {
+            site: "shop".into(),
+            release: None,
+            generated_at: now,
+            outcome: Outcome::Fail,
+            entries: vec![EntryResult {
+                index: 0,
+                path: "/".into(),
+                from: now,
+                to: now,
+                window_hours: 24,
+                status: Severity::Critical,
+                timings: vec![lcp],
+                resources: vec![weight],
+                unjudged: Vec::new(),
+            }],
+            regression: None,
+        }
+    }
+
+    #[test]
+    fn page_weight_budgets_appear_in_every_format_by_their_id_and_unit() {
+        let r = report();
+        let human = render(&r, Format::Human);
+        let line = human
+            .lines()
+            .find(|l| l.contains("resourceSizes.third-party"))
+            .unwrap();
+        assert!(
+            line.contains("150.5 KiB") && line.contains("100.0 KiB") && line.contains("critical"),
+            "{human}"
+        );
+        assert!(
+            human.lines().any(|l| l.trim_start().starts_with("LCP ")),
+            "{human}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        let w = &json["entries"][0]["resources"][0];
+        assert_eq!(
+            (w["metric"].as_str(), w["id"].as_str(), w["unit"].as_str()),
+            (
+                Some("WEIGHT"),
+                Some("resourceSizes.third-party"),
+                Some("KiB")
+            )
+        );
+        assert_eq!(w["value"], 150.5);
+        assert_eq!(w["severity"], "critical");
+        assert!(w["shares"].is_null(), "rating bands are for the whole page");
+        let junit = render(&r, Format::Junit);
+        assert!(junit.contains(r#"tests="2" failures="1""#), "{junit}");
+        assert!(
+            junit.contains(r#"<testcase name="resourceSizes.third-party""#),
+            "{junit}"
+        );
+        let gh = render(&r, Format::Github);
+        assert!(gh.contains("::error title=resourceSizes.third-party budget critical::resourceSizes.third-party p75 on '/' (budget #0) is 150.5 KiB against a budget of 100.0 KiB"), "{gh}");
+        assert!(gh.contains("::notice title=LCP budget pass::"), "{gh}");
+    }
 }

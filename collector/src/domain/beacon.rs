@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use vitals_core::MetricName;
 
 use super::SiteKey;
+use super::weight::validate_weight;
 
 /// Longest page URL stored; longer URLs are refused (the agent caps at 2048).
 pub const MAX_URL_LEN: usize = 2048;
@@ -268,9 +269,13 @@ impl Beacon {
                 }
             }
             let attribution = match m.attribution {
+                // The weight breakdown is what budgets judge: strict, never dropped.
+                _ if name == MetricName::Weight => Some(validate_weight(
+                    m.attribution,
+                    m.value,
+                    &format!("metrics[{i}]"),
+                )?),
                 None => None,
-                // WEIGHT's attribution is nested (vitals_core::weight): kept whole.
-                Some(Value::Object(o)) if name == MetricName::Weight => Some(o),
                 Some(v) => match clean_attribution(v) {
                     Some(a) => Some(a),
                     None => {
@@ -312,7 +317,7 @@ impl Beacon {
 /// them while parsing into `String`). The same rule applies on SQLite, so both
 /// backends accept exactly the same beacons. Refused (422), not stripped: a
 /// changed string would silently become another selector, URL or release.
-fn storable<'a>(s: &'a str, field: &str) -> Result<&'a str, BeaconError> {
+pub(super) fn storable<'a>(s: &'a str, field: &str) -> Result<&'a str, BeaconError> {
     if s.contains('\0') {
         return Err(BeaconError::invalid(
             field,
@@ -606,6 +611,45 @@ mod tests {
         let b = parse_beacon(body.as_bytes(), 32).unwrap();
         let a = b.metrics[0].attribution.as_ref().unwrap();
         assert_eq!(a["target"], "\u{1F600}");
+    }
+
+    #[test]
+    fn weight_attribution_is_strict_and_kept_whole() {
+        let sizes = serde_json::json!({"transfer": 0, "encoded": 700, "decoded": 2100, "requests": 1, "unknown": 0});
+        let attribution =
+            serde_json::json!({"types": {"script": sizes}, "hosts": {"shop.example": sizes}});
+        let mut v = good();
+        v["metrics"][1] = serde_json::json!({"name": "WEIGHT", "id": "w-1", "value": 700, "attribution": attribution});
+        let b = parse(&v).unwrap();
+        assert_eq!(
+            b.metrics[1].attribution.clone().map(Value::Object),
+            Some(attribution)
+        );
+        // Where a flat attribution would be dropped, a WEIGHT one refuses the beacon.
+        v["metrics"][1]["attribution"]["types"]["script"]["encoded"] = serde_json::json!(-700);
+        match parse(&v) {
+            Err(BeaconError::Invalid { field, .. }) => {
+                assert_eq!(field, "metrics[1].attribution.types.script.encoded")
+            }
+            other => panic!("got {other:?}"),
+        }
+        v["metrics"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("attribution");
+        assert!(
+            matches!(parse(&v), Err(BeaconError::Invalid { field, .. }) if field == "metrics[1].attribution")
+        );
+        // NUL in a nested host key: refused like NUL anywhere else.
+        v["metrics"][1]["attribution"] =
+            serde_json::json!({"types": {"script": sizes}, "hosts": {"a\u{0}b": sizes}});
+        match parse(&v) {
+            Err(BeaconError::Invalid { field, problem }) => {
+                assert_eq!(field, "metrics[1].attribution.hosts");
+                assert!(problem.contains("U+0000"), "{problem}");
+            }
+            other => panic!("got {other:?}"),
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod beacon;
 mod route;
 mod site_key;
 mod user_agent;
+mod weight;
 
 pub use beacon::{Beacon, BeaconError, Metric, NavigationType, parse_beacon};
 pub use route::{OVERFLOW_ROUTE, RouteRegistry, normalise_route};

@@ -329,11 +329,18 @@ fn severity_badge(s: Severity) -> Markup {
 }
 
 fn fmt_value(unit: &str, v: f64) -> String {
-    if unit == "score" {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.0} ms")
+    match unit {
+        "score" => format!("{v:.3}"),
+        "bytes" => format!("{v:.0} B"),
+        "KiB" => format!("{v:.1} KiB"),
+        "requests" => format!("{v:.0} requests"),
+        _ => format!("{v:.0} ms"),
     }
+}
+
+/// The unit of a stored metric's values, by its wire name.
+fn unit_of(metric: &str) -> &'static str {
+    vitals_core::MetricName::parse(metric).map_or("ms", |m| m.unit().as_str())
 }
 
 /// What the site page shows: a range of whole days and optional filters.
@@ -651,7 +658,7 @@ async fn site_page(
                             tr {
                                 td { (r.received_at.format("%Y-%m-%d %H:%M:%S")) }
                                 td { (r.name) }
-                                td class="num" { (fmt_value(if r.name == "CLS" { "score" } else { "ms" }, r.value)) }
+                                td class="num" { (fmt_value(unit_of(&r.name), r.value)) }
                                 td { (r.rating) }
                                 td class="wrap" { (r.url) }
                                 td { (r.navigation_type) }
@@ -715,7 +722,7 @@ async fn slice_verdict(
             };
             MetricVerdict {
                 metric: metric.as_str(),
-                unit: if metric.is_unitless() { "score" } else { "ms" },
+                unit: metric.unit().as_str(),
                 budget: limit,
                 value,
                 percentile: b.percentile,
@@ -930,7 +937,7 @@ fn compare_section(site: &str, c: &crate::check::CheckReport, state: &AppState) 
                     thead { tr { th { "metric" } th class="num" { (base) } th class="num" { (cur) } th class="num" { "change" } th class="num" { "95 % interval" } th class="num" { "samples" } th { "" } } }
                     tbody {
                         @for m in &reg.metrics {
-                            @let unit = if m.metric == "CLS" { "score" } else { "ms" };
+                            @let unit = if m.unit.is_empty() { unit_of(&m.metric) } else { m.unit.as_str() };
                             tr data-metric=(m.metric)
                                 data-baseline=(tidy(&m.metric, m.baseline).map(|v| v.to_string()).unwrap_or_default())
                                 data-current=(tidy(&m.metric, m.current).map(|v| v.to_string()).unwrap_or_default())
@@ -982,7 +989,7 @@ fn attribution(metric: &str, raw: Option<&str>) -> Markup {
             other => other.to_string(),
         }
     };
-    let unit_ms = metric != "CLS";
+    let unit = unit_of(metric);
     html! {
         dl class="attr" {
             @for (k, v) in &obj {
@@ -992,7 +999,7 @@ fn attribution(metric: &str, raw: Option<&str>) -> Markup {
                         serde_json::Value::String(s) => (s),
                         serde_json::Value::Number(n) => {
                             @let x = n.as_f64().unwrap_or(0.0);
-                            @if unit_ms && k != "largestShiftValue" { (format!("{x:.0} ms")) } @else { (format!("{x:.4}")) }
+                            @if unit != "score" && k != "largestShiftValue" { (fmt_value(unit, x)) } @else { (format!("{x:.4}")) }
                         }
                         other => (other.to_string()),
                     }

@@ -80,6 +80,17 @@ pub struct SampleQuery<'a> {
     pub exclude_release: Option<&'a str>,
 }
 
+/// A stored WEIGHT row as page-weight budgets read it: the breakdown is in
+/// the attribution, first party is decided by the page URL's host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightRow {
+    pub path: String,
+    pub url: String,
+    /// 1 / sample rate, as for `Sample`.
+    pub weight: f64,
+    pub attribution: Option<String>,
+}
+
 /// A sample with the page path it was measured on, for budget path patterns
 /// that a SQL prefix cannot express (`*`, `$`).
 #[derive(Clone, Debug, PartialEq)]
@@ -229,6 +240,20 @@ impl Store {
         match self {
             Store::Postgres(p) => postgres::release_last_seen(p, site, release).await,
             Store::Sqlite(p) => sqlite::release_last_seen(p, site, release).await,
+        }
+    }
+
+    /// The newest `limit` rows of `q` (its metric: WEIGHT) with their page URL
+    /// and attribution, for page-weight budgets.
+    #[tracing::instrument(skip(self))]
+    pub async fn weight_rows(
+        &self,
+        q: &SampleQuery<'_>,
+        limit: i64,
+    ) -> Result<Vec<WeightRow>, sqlx::Error> {
+        match self {
+            Store::Postgres(p) => postgres::weight_rows(p, q, limit).await,
+            Store::Sqlite(p) => sqlite::weight_rows(p, q, limit).await,
         }
     }
 

@@ -5,7 +5,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, Postgres};
 use sqlx::query::Query;
 
-use super::{MetricRow, PartitionDay, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
+use super::{
+    MetricRow, PartitionDay, PathSample, Sample, SampleQuery, StoredRow, WeightRow, like_prefix,
+};
 
 /// The batch as one row set: arrays bound once, unnested server-side.
 const BATCH_ROWS: &str = "UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], \
@@ -126,6 +128,12 @@ const SAMPLE_FILTER: &str = "FROM metric
 
 static SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+static WEIGHT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT path, url, 1.0 / sample_rate AS weight, attribution::text AS attribution {SAMPLE_FILTER}
+         ORDER BY received_at DESC LIMIT $8"
+    )
+});
 static PATH_SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT path, value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
 
@@ -234,6 +242,34 @@ pub async fn path_samples(
             Ok(PathSample {
                 path: r.try_get("path")?,
                 sample: sample_of(r)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn weight_rows(
+    pool: &PgPool,
+    q: &SampleQuery<'_>,
+    limit: i64,
+) -> Result<Vec<WeightRow>, sqlx::Error> {
+    let rows = sqlx::query(WEIGHT_ROWS.as_str())
+        .bind(q.site)
+        .bind(q.metric)
+        .bind(q.path_prefix.map(like_prefix))
+        .bind(q.since)
+        .bind(q.until)
+        .bind(q.release)
+        .bind(q.exclude_release)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(WeightRow {
+                path: r.try_get("path")?,
+                url: r.try_get("url")?,
+                weight: r.try_get("weight")?,
+                attribution: r.try_get("attribution")?,
             })
         })
         .collect()

@@ -3,7 +3,7 @@ use std::sync::LazyLock;
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
-use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, like_prefix};
+use super::{MetricRow, PathSample, Sample, SampleQuery, StoredRow, WeightRow, like_prefix};
 
 /// SQLite has no array binds; one prepared statement per row inside a single
 /// transaction is as fast here and keeps the batch all-or-nothing. Rollups are
@@ -194,6 +194,12 @@ const SAMPLE_FILTER: &str = "FROM metric
 
 static SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+static WEIGHT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT path, url, 1.0 / sample_rate AS weight, attribution AS attribution {SAMPLE_FILTER}
+         ORDER BY received_at_ms DESC LIMIT ?8"
+    )
+});
 static PATH_SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT path, value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
 
@@ -293,6 +299,34 @@ pub async fn path_samples(
             Ok(PathSample {
                 path: r.try_get("path")?,
                 sample: sample_of(r)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn weight_rows(
+    pool: &SqlitePool,
+    q: &SampleQuery<'_>,
+    limit: i64,
+) -> Result<Vec<WeightRow>, sqlx::Error> {
+    let rows = sqlx::query(WEIGHT_ROWS.as_str())
+        .bind(q.site)
+        .bind(q.metric)
+        .bind(q.path_prefix.map(like_prefix))
+        .bind(q.since.map(|t| t.timestamp_millis()))
+        .bind(q.until.map(|t| t.timestamp_millis()))
+        .bind(q.release)
+        .bind(q.exclude_release)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(WeightRow {
+                path: r.try_get("path")?,
+                url: r.try_get("url")?,
+                weight: r.try_get("weight")?,
+                attribution: r.try_get("attribution")?,
             })
         })
         .collect()
