@@ -67,7 +67,7 @@ pub(super) fn validate_weight(
         if !valid_host(host) {
             return Err(invalid(
                 &format!(".hosts.{}", shown(host)),
-                "host must be 1 to 253 characters of letters, digits, '.', '-', ':', '[', ']', or \"*\"",
+                "host must be 1 to 253 printable ASCII characters, none of # / < > ? @ \\ ^ | % \"",
             ));
         }
         check_sizes(sizes, &at(&format!(".hosts.{host}")))?;
@@ -138,12 +138,20 @@ fn quantity(v: &Value, max: f64, integer: bool) -> Result<f64, String> {
     Ok(x)
 }
 
+/// What a browser can put in an http(s) URL's host (ASCII after IDNA):
+/// printable ASCII but the URL standard's forbidden host code points. Wider
+/// than DNS names on purpose: `a_b.example` is a URL host a page can load
+/// from, and one refused host would refuse the page view's every metric.
 fn valid_host(h: &str) -> bool {
     h == OTHER_HOSTS
         || (!h.is_empty()
             && h.len() <= MAX_HOST_LEN
             && h.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                b.is_ascii_graphic()
+                    && !matches!(
+                        b,
+                        b'#' | b'/' | b'<' | b'>' | b'?' | b'@' | b'\\' | b'^' | b'|' | b'%' | b'"'
+                    )
             }))
 }
 
@@ -199,6 +207,17 @@ mod tests {
             .chain([("*".to_string(), sizes(0.0))])
             .collect();
         assert!(check(json!({"types": {}, "hosts": max_hosts}), 0.0).is_ok());
+    }
+
+    #[test]
+    fn url_hosts_beyond_dns_names_are_accepted() {
+        for h in ["a_b.example", "xn--bcher-kva.example", "[::1]", "127.0.0.2", "*"] {
+            assert!(valid_host(h), "{h}");
+        }
+        for h in ["", "a b", "a/b", "a@b", "a?b", "a#b", "a%20b", "ä.example"] {
+            assert!(!valid_host(h), "{h}");
+        }
+        assert!(!valid_host(&"a".repeat(MAX_HOST_LEN + 1)));
     }
 
     #[test]
