@@ -15,3 +15,4 @@ mod rollups;
 mod tidy;
 mod verdict;
 mod web_vitals;
+mod weight;

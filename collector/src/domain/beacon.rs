@@ -269,6 +269,8 @@ impl Beacon {
             }
             let attribution = match m.attribution {
                 None => None,
+                // Stop-gap until strict WEIGHT validation lands: nested, kept as sent.
+                Some(Value::Object(a)) if name == MetricName::Weight => Some(a),
                 Some(v) => match clean_attribution(v) {
                     Some(a) => Some(a),
                     None => {
