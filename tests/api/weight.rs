@@ -2,13 +2,13 @@
 //! `page_weight` view, the weight report and the dashboard section.
 
 use collector::storage::Store;
-use integration_tests::{BACKENDS, TestApp, beacon, spawn_app};
+use integration_tests::{BACKENDS, Backend, TestApp, beacon, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 /// A beacon of one page view carrying only its WEIGHT record.
-pub fn weight_beacon(pv: &str, route: &str, value: f64, attribution: Value) -> Value {
+pub fn weight_beacon(pv: &str, path: &str, route: &str, value: f64, attribution: Value) -> Value {
     let mut b = beacon("shop", pv);
-    b["url"] = json!(format!("https://shop.example{route}"));
+    b["url"] = json!(format!("https://shop.example{path}"));
     b["route"] = json!(route);
     b["metrics"] = json!([{
         "name": "WEIGHT", "id": format!("v1-1-w{pv}"), "value": value, "delta": value,
@@ -28,6 +28,7 @@ async fn two_page_views(app: &TestApp) {
     app.accept(&weight_beacon(
         "pv-a",
         "/product/1",
+        "/product/1",
         61_000.0,
         json!({
             "types": {
@@ -44,6 +45,7 @@ async fn two_page_views(app: &TestApp) {
     .await;
     app.accept(&weight_beacon(
         "pv-b",
+        "/",
         "/",
         250_000.0,
         json!({
@@ -140,5 +142,163 @@ async fn page_weight_view_spreads_the_attribution_into_columns() {
             ],
             "{backend:?}"
         );
+    }
+}
+
+const TOKEN: &str = "weight-read-token";
+
+async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// Type sizes as the agent sends them (transfer = encoded, nothing hidden).
+fn t(encoded: f64, decoded: f64, requests: f64) -> Value {
+    sizes(encoded, encoded, decoded, requests, 0.0)
+}
+
+/// Four page views of two routes: scripts on three, a third-party CDN on the
+/// product pages, one hidden request among the "other hosts".
+async fn four_page_views(app: &TestApp) {
+    let views = [
+        (
+            "w1",
+            "/product/1",
+            "/product/:id",
+            300_000.0,
+            json!({"types": {"document": t(20_000.0, 80_000.0, 1.0),
+                             "script": t(200_000.0, 700_000.0, 5.0),
+                             "image": t(80_000.0, 80_000.0, 4.0)},
+                   "hosts": {"shop.example": t(120_000.0, 160_000.0, 5.0),
+                             "cdn.thirdparty.example": t(180_000.0, 700_000.0, 4.0),
+                             "*": sizes(0.0, 0.0, 0.0, 1.0, 1.0)}}),
+        ),
+        (
+            "w2",
+            "/product/2",
+            "/product/:id",
+            400_000.0,
+            json!({"types": {"document": t(20_000.0, 80_000.0, 1.0),
+                             "script": t(300_000.0, 1_000_000.0, 6.0),
+                             "image": t(80_000.0, 80_000.0, 4.0)},
+                   "hosts": {"shop.example": t(100_000.0, 160_000.0, 5.0),
+                             "cdn.thirdparty.example": t(300_000.0, 1_000_000.0, 6.0)}}),
+        ),
+        (
+            "w3",
+            "/",
+            "/",
+            100_000.0,
+            json!({"types": {"document": t(30_000.0, 100_000.0, 1.0),
+                             "image": t(70_000.0, 70_000.0, 3.0)},
+                   "hosts": {"shop.example": t(100_000.0, 170_000.0, 4.0)}}),
+        ),
+        (
+            "w4",
+            "/",
+            "/",
+            150_000.0,
+            json!({"types": {"document": t(30_000.0, 100_000.0, 1.0),
+                             "script": t(50_000.0, 150_000.0, 1.0),
+                             "image": t(70_000.0, 70_000.0, 3.0)},
+                   "hosts": {"shop.example": t(150_000.0, 320_000.0, 5.0)}}),
+        ),
+    ];
+    for (pv, path, route, value, attribution) in views {
+        app.accept(&weight_beacon(pv, path, route, value, attribution))
+            .await;
+    }
+    // Timing metrics of another page view are no weight.
+    app.accept(&beacon("shop", "timing")).await;
+    app.wait_for_rows("shop", 7).await;
+}
+
+fn type_row(kind: &str, c: f64, u: f64, r: f64, with: f64) -> Value {
+    json!({"type": kind, "compressed_p75": c, "uncompressed_p75": u, "requests_p75": r,
+           "page_views_with": with})
+}
+
+async fn weight_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| s.read_token = Some(TOKEN.into())).await
+}
+
+#[tokio::test]
+async fn weight_report_gives_p75_per_type_and_the_heaviest_routes_and_hosts() {
+    for backend in BACKENDS {
+        let app = weight_app(backend).await;
+        four_page_views(&app).await;
+        let (status, body) = get_json(&app, "/v1/reports/shop/weight").await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        assert_eq!(body["source"], "raw");
+        assert_eq!(body["samples"], 4, "{backend:?}");
+        assert_eq!(body["truncated"], false);
+        // Nearest rank over 4 page views: the 3rd smallest; absent types are 0.
+        assert_eq!(
+            body["total"],
+            type_row("total", 300_000.0, 860_000.0, 10.0, 4.0),
+            "{backend:?}"
+        );
+        assert_eq!(
+            body["types"],
+            json!([
+                type_row("document", 30_000.0, 100_000.0, 1.0, 4.0),
+                type_row("script", 200_000.0, 700_000.0, 5.0, 3.0),
+                type_row("stylesheet", 0.0, 0.0, 0.0, 0.0),
+                type_row("image", 80_000.0, 80_000.0, 4.0, 4.0),
+                type_row("media", 0.0, 0.0, 0.0, 0.0),
+                type_row("font", 0.0, 0.0, 0.0, 0.0),
+                type_row("other", 0.0, 0.0, 0.0, 0.0),
+            ]),
+            "{backend:?}"
+        );
+        assert_eq!(
+            body["routes"],
+            json!([
+                {"route": "/product/:id", "samples": 2, "page_views": 2.0, "compressed_p75": 400_000.0},
+                {"route": "/", "samples": 2, "page_views": 2.0, "compressed_p75": 150_000.0},
+            ]),
+            "{backend:?}"
+        );
+        assert_eq!(
+            body["hosts"],
+            json!([
+                {"host": "cdn.thirdparty.example", "label": "cdn.thirdparty.example",
+                 "first_party": false, "compressed": 480_000.0, "uncompressed": 1_700_000.0,
+                 "requests": 10.0, "unknown_requests": 0.0, "page_views": 2.0},
+                {"host": "shop.example", "label": "shop.example", "first_party": true,
+                 "compressed": 470_000.0, "uncompressed": 810_000.0, "requests": 19.0,
+                 "unknown_requests": 0.0, "page_views": 4.0},
+                {"host": "*", "label": "other hosts", "first_party": false,
+                 "compressed": 0.0, "uncompressed": 0.0, "requests": 1.0,
+                 "unknown_requests": 1.0, "page_views": 1.0},
+            ]),
+            "{backend:?}"
+        );
+
+        // Filters narrow the rows; limit cuts routes and hosts.
+        let (_, body) = get_json(&app, "/v1/reports/shop/weight?route=/&limit=1").await;
+        assert_eq!(body["samples"], 2, "{backend:?}");
+        assert_eq!(body["total"]["compressed_p75"], 150_000.0);
+        assert_eq!(body["types"][1]["compressed_p75"], 50_000.0);
+        assert_eq!(body["hosts"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body["hosts"][0]["compressed"], 250_000.0);
+
+        for bad in [
+            "/v1/reports/shop/weight?metric=LCP",
+            "/v1/reports/shop/weight?limit=0",
+            "/v1/reports/shop/weight?by=route",
+        ] {
+            let (status, body) = get_json(&app, bad).await;
+            assert_eq!(status, 400, "{backend:?} {bad}: {body}");
+        }
+        let (status, _) = get_json(&app, "/v1/reports/shop/weight?metric=weight").await;
+        assert_eq!(status, 200);
     }
 }
