@@ -302,3 +302,67 @@ async fn weight_report_gives_p75_per_type_and_the_heaviest_routes_and_hosts() {
         assert_eq!(status, 200);
     }
 }
+
+/// The dashboard's text between `start` and the next `end`.
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in the page"));
+    let rest = &page[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn dashboard_shows_page_weight_with_the_script_budget() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        four_page_views(&app).await;
+        let page = app.get_text("/sites/shop").await;
+        let section = between(&page, "<section id=\"weight\"", "</section>");
+        let types = between(section, "<table id=\"weight-types\"", "</table>");
+        // Script p75: 200 000 B compressed (195.3 KiB), 700 000 B uncompressed
+        // (683.6 KiB): under the 700 KiB / 2 MiB default budget.
+        let script = between(types, "<tr data-type=\"script\"", "</tr>");
+        for want in [
+            "data-compressed=\"200000\"",
+            "195.3 KiB",
+            "683.6 KiB",
+            "sev pass",
+            "class=\"budget-mark\" data-value=\"716800\"",
+        ] {
+            assert!(script.contains(want), "{backend:?}: {want} in {script}");
+        }
+        // Types no page view loaded are left out; the others have no budget.
+        assert!(!types.contains("data-type=\"font\""), "{types}");
+        let image = between(types, "<tr data-type=\"image\"", "</tr>");
+        assert!(image.contains("78.1 KiB") && !image.contains("budget-mark"));
+        assert!(section.contains("Total compressed p75 <strong>293.0 KiB</strong>"));
+
+        let routes = between(section, "<table id=\"weight-routes\"", "</table>");
+        let product = routes.find("/product/:id").unwrap();
+        let home = routes.find("<td class=\"wrap\">/</td>").unwrap();
+        assert!(product < home, "heaviest first: {routes}");
+        assert!(routes.contains("390.6 KiB"), "{routes}");
+
+        // Third parties only: the shop's own host is not listed.
+        let hosts = between(section, "<table id=\"weight-hosts\"", "</table>");
+        assert!(hosts.contains("cdn.thirdparty.example"), "{hosts}");
+        assert!(hosts.contains("other hosts"), "{hosts}");
+        assert!(!hosts.contains("shop.example<"), "{hosts}");
+        // 480 000 B in all, 120 000 B per page view on average.
+        assert!(
+            hosts.contains("468.8 KiB") && hosts.contains("117.2 KiB"),
+            "{hosts}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dashboard_without_weight_says_so() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.accept(&beacon("shop", "timing")).await;
+    app.wait_for_rows("shop", 3).await;
+    let page = app.get_text("/sites/shop").await;
+    let section = between(&page, "<section id=\"weight\"", "</section>");
+    assert!(section.contains("No page weight yet"), "{section}");
+}
