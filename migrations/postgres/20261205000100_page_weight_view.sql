@@ -50,7 +50,10 @@ SELECT site, page_view_id, received_at, url, path, route, release, form_factor, 
        strray_weight_num(attribution, '{types,document,unknown}') + strray_weight_num(attribution, '{types,script,unknown}') + strray_weight_num(attribution, '{types,stylesheet,unknown}') + strray_weight_num(attribution, '{types,image,unknown}') + strray_weight_num(attribution, '{types,media,unknown}') + strray_weight_num(attribution, '{types,font,unknown}') + strray_weight_num(attribution, '{types,other,unknown}') AS unknown_requests,
        CASE WHEN jsonb_typeof(attribution -> 'heap') = 'number'
             THEN (attribution ->> 'heap')::float8 END AS heap_bytes,
-       COALESCE(attribution ->> 'incomplete', '0') NOT IN ('0', 'false') AS incomplete
+       CASE jsonb_typeof(attribution -> 'incomplete')
+            WHEN 'number' THEN (attribution ->> 'incomplete')::float8 <> 0
+            WHEN 'boolean' THEN (attribution ->> 'incomplete')::boolean
+            ELSE false END AS incomplete
 FROM metric
 WHERE name = 'WEIGHT';
 COMMENT ON VIEW page_weight IS

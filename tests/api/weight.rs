@@ -348,7 +348,8 @@ async fn dashboard_shows_page_weight_with_the_script_budget() {
         let hosts = between(section, "<table id=\"weight-hosts\"", "</table>");
         assert!(hosts.contains("cdn.thirdparty.example"), "{hosts}");
         assert!(hosts.contains("other hosts"), "{hosts}");
-        assert!(!hosts.contains("shop.example<"), "{hosts}");
+        assert!(hosts.contains("data-host=\"*\""), "{hosts}");
+        assert!(!hosts.contains("data-host=\"shop.example\""), "{hosts}");
         // 480 000 B in all, 120 000 B per page view on average.
         assert!(
             hosts.contains("468.8 KiB") && hosts.contains("117.2 KiB"),
@@ -365,4 +366,31 @@ async fn dashboard_without_weight_says_so() {
     let page = app.get_text("/sites/shop").await;
     let section = between(&page, "<section id=\"weight\"", "</section>");
     assert!(section.contains("No page weight yet"), "{section}");
+}
+
+#[tokio::test]
+async fn dashboard_marks_a_script_p75_over_budget() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // 750 KiB compressed: 107 % of the 700 KiB default, an error (critical from 110 %).
+    let script = 750.0 * 1024.0;
+    app.accept(&weight_beacon(
+        "heavy",
+        "/",
+        "/",
+        script,
+        json!({"types": {"script": t(script, 3.0 * script, 9.0)},
+               "hosts": {"shop.example": t(script, 3.0 * script, 9.0)}}),
+    ))
+    .await;
+    app.wait_for_rows("shop", 1).await;
+    let page = app.get_text("/sites/shop").await;
+    let row = between(&page, "<tr data-type=\"script\"", "</tr>");
+    assert!(row.contains("sev error"), "{row}");
+    assert!(row.contains("<span class=\"over\""), "{row}");
+    assert!(
+        row.contains("750.0 KiB") && row.contains("2.20 MiB"),
+        "{row}"
+    );
+    // Only first-party bytes: no third-party table.
+    assert!(page.contains("No third-party requests."));
 }
