@@ -394,3 +394,42 @@ async fn dashboard_marks_a_script_p75_over_budget() {
     // Only first-party bytes: no third-party table.
     assert!(page.contains("No third-party requests."));
 }
+
+#[tokio::test]
+async fn first_party_hosts_follow_the_page_host_with_www_and_port() {
+    for backend in BACKENDS {
+        let app = weight_app(backend).await;
+        let mut b = weight_beacon(
+            "port",
+            "/",
+            "/",
+            3000.0,
+            json!({"types": {"script": t(3000.0, 9000.0, 2.0)},
+                   "hosts": {"static.shop.example": t(1000.0, 3000.0, 1.0),
+                             "cdn.example": t(2000.0, 6000.0, 1.0)}}),
+        );
+        b["url"] = json!("https://www.shop.example:8443/?q=1");
+        app.accept(&b).await;
+        app.wait_for_rows("shop", 1).await;
+        let (_, body) = get_json(&app, "/v1/reports/shop/weight").await;
+        let hosts: Vec<(String, bool)> = body["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["host"].as_str().unwrap().to_string(),
+                    h["first_party"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("cdn.example".to_string(), false),
+                ("static.shop.example".to_string(), true),
+            ],
+            "{backend:?}"
+        );
+    }
+}
