@@ -25,4 +25,5 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod verdict;
+pub mod weight_report;
 pub mod wire;

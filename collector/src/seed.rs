@@ -8,6 +8,10 @@
 //! its own speed so the demo tells a story against the default budget: `demo`
 //! and `docs` pass, `news` sits just under it (warnings), `shop` passes until
 //! the regressed release. Deterministic for a given seed.
+//! Most page views also carry a `WEIGHT` row (page weight, issue 17) with a
+//! per-type and per-host attribution, drawn from a second random stream so the
+//! timing metrics are the same as without it; the same release of `shop`
+//! ships a ~40 % heavier script bundle on `/products/:id`.
 //! Rows go through `Store::insert_metrics` (one multi-row statement per chunk),
 //! so the rollup triggers run exactly as for real traffic.
 
@@ -22,7 +26,8 @@ use crate::storage::{MetricRow, Store};
 
 #[derive(Clone, Debug)]
 pub struct SeedOptions {
-    /// Metric rows to write in total (about 7 per page view).
+    /// Timing metric rows to write in total (about 7 per page view); each page
+    /// view may add one `WEIGHT` row on top.
     pub rows: u64,
     pub days: u32,
     pub sites: Vec<String>,
@@ -126,6 +131,8 @@ struct SiteGen {
     next: u64,
     opts: SeedOptions,
     sample_rate: f64,
+    /// Draws the WEIGHT rows only, so adding them left the other metrics as they were.
+    weight_rng: SmallRng,
 }
 
 impl SiteGen {
@@ -202,9 +209,170 @@ impl SiteGen {
                     received_at: t,
                 });
             }
+            // Most page views send their weight (a lost first hide sends none).
+            if self.weight_rng.random::<f64>() < WEIGHT_SHARE {
+                let heavy_script = if regression { REGRESSED_SCRIPT } else { 1.0 };
+                let (value, attribution) = page_weight(
+                    &mut self.weight_rng,
+                    &self.site,
+                    route,
+                    ff,
+                    engine == "Blink",
+                    heavy_script,
+                );
+                rows.push(MetricRow {
+                    site: self.site.clone(),
+                    page_view_id: pv.clone(),
+                    metric_id: format!("v1-{i}-w"),
+                    name: MetricName::Weight.as_str().to_string(),
+                    value,
+                    delta: value,
+                    rating: MetricName::Weight.rate(value).as_str().to_string(),
+                    navigation_type: "navigate".into(),
+                    url: url.clone(),
+                    path: path.clone(),
+                    route: route.into(),
+                    sample_rate: self.sample_rate,
+                    release: Some(release.into()),
+                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.into()),
+                    form_factor: ff.to_string(),
+                    browser: browser.into(),
+                    engine: engine.to_string(),
+                    country: Some(country.into()),
+                    attribution: Some(attribution),
+                    seq: 1,
+                    received_at: t,
+                });
+            }
         }
         rows
     }
+}
+
+/// Share of page views that send a WEIGHT row.
+const WEIGHT_SHARE: f64 = 0.9;
+/// Script bytes of `shop` release 2026.11.3 on `/products/:id`, relative to before.
+const REGRESSED_SCRIPT: f64 = 1.4;
+const KIB: f64 = 1024.0;
+/// A third-party CDN and a font host; `*` stands for the tag-manager and ad
+/// hosts past the agent's first 16.
+const CDN: &str = "cdn.jsdelivr.net";
+const FONTS: &str = "fonts.gstatic.com";
+
+/// (type, median compressed KiB, decoded / compressed, median requests, shares
+/// of bytes: first party, CDN, fonts host, other hosts)
+const WEIGHT_TYPES: [(&str, f64, f64, f64, [f64; 4]); 6] = [
+    ("document", 18.0, 4.5, 1.0, [1.0, 0.0, 0.0, 0.0]),
+    ("script", 330.0, 3.4, 14.0, [0.4, 0.45, 0.0, 0.15]),
+    ("stylesheet", 55.0, 5.0, 3.0, [1.0, 0.0, 0.0, 0.0]),
+    ("image", 420.0, 1.0, 16.0, [0.3, 0.7, 0.0, 0.0]),
+    ("font", 85.0, 1.0, 3.0, [0.0, 0.0, 1.0, 0.0]),
+    ("other", 22.0, 3.0, 6.0, [1.0, 0.0, 0.0, 0.0]),
+];
+
+/// Image bytes by route, relative to the median above.
+fn route_images(route: &str) -> f64 {
+    match route {
+        "/products/:id" => 1.6,
+        "/blog/:slug" => 1.2,
+        "/search" => 0.9,
+        "/cart" | "/checkout" => 0.35,
+        _ => 1.0,
+    }
+}
+
+/// One page view's compressed weight and its WEIGHT attribution, in the wire
+/// shape of `vitals_core::weight` (transfer = encoded + headers of the part
+/// not served from the browser cache; hidden sizes only among other hosts).
+fn page_weight(
+    rng: &mut SmallRng,
+    site: &str,
+    route: &str,
+    form_factor: &str,
+    chromium: bool,
+    heavy_script: f64,
+) -> (f64, String) {
+    use serde_json::{Map, Value, json};
+    let site_scale = match site {
+        "demo" | "docs" => 0.6,
+        "news" => 1.25,
+        _ => 1.0,
+    };
+    let hosts = [
+        format!("{site}.example"),
+        CDN.into(),
+        FONTS.into(),
+        "*".into(),
+    ];
+    let mut host_sums = [[0.0f64; 5]; 4];
+    let mut types = Map::new();
+    let mut total = 0.0;
+    // A returning visitor has part of the page in the browser cache.
+    let cached = if rng.random::<f64>() < 0.4 {
+        0.3 + 0.5 * rng.random::<f64>()
+    } else {
+        0.0
+    };
+    // Whole numbers on the wire, as the agent sends them (all finite, ≥ 0 here).
+    let int = |x: f64| x.round().max(0.0) as u64;
+    let mut script_decoded = 0.0;
+    for &(kind, median_kib, ratio, requests, shares) in &WEIGHT_TYPES {
+        let mut scale = site_scale * (0.3 * normal(rng)).exp();
+        match kind {
+            "script" => scale *= heavy_script,
+            "image" => {
+                scale *= route_images(route) * if form_factor == "phone" { 0.75 } else { 1.0 }
+            }
+            _ => {}
+        }
+        let encoded = (median_kib * KIB * scale).round();
+        let decoded = (encoded * ratio).round();
+        let n = (requests * (0.25 * normal(rng)).exp()).round().max(1.0);
+        let transfer = ((encoded + 350.0 * n) * (1.0 - cached)).round();
+        // Requests to the other hosts hide their sizes (no Timing-Allow-Origin).
+        let hidden = if shares[3] > 0.0 { 2.0 } else { 0.0 };
+        total += encoded;
+        if kind == "script" {
+            script_decoded = decoded;
+        }
+        types.insert(
+            kind.into(),
+            json!({"transfer": int(transfer), "encoded": int(encoded), "decoded": int(decoded),
+                   "requests": int(n + hidden), "unknown": int(hidden)}),
+        );
+        for (h, share) in shares.iter().enumerate() {
+            if *share > 0.0 {
+                let sum = &mut host_sums[h];
+                sum[0] += (transfer * share).round();
+                sum[1] += (encoded * share).round();
+                sum[2] += (decoded * share).round();
+                sum[3] += (n * share).round().max(1.0);
+            }
+        }
+        host_sums[3][3] += hidden;
+        host_sums[3][4] += hidden;
+    }
+    let mut host_map = Map::new();
+    for (host, q) in hosts.iter().zip(host_sums) {
+        if q[3] > 0.0 {
+            host_map.insert(
+                host.clone(),
+                json!({"transfer": int(q[0]), "encoded": int(q[1]), "decoded": int(q[2]),
+                       "requests": int(q[3]), "unknown": int(q[4])}),
+            );
+        }
+    }
+    let mut a = Map::new();
+    a.insert("types".into(), Value::Object(types));
+    a.insert("hosts".into(), Value::Object(host_map));
+    if chromium {
+        // usedJSHeapSize: a base plus a multiple of the parsed script.
+        a.insert(
+            "heap".into(),
+            json!(int(4.0 * KIB * KIB + 5.0 * script_decoded)),
+        );
+    }
+    (total, Value::Object(a).to_string())
 }
 
 /// Writes the demo data; returns the number of rows written. On PostgreSQL one
@@ -232,6 +400,9 @@ pub async fn seed(store: &Store, opts: &SeedOptions) -> anyhow::Result<u64> {
             opts: opts.clone(),
             // One site samples half of its page views, to exercise weighting.
             sample_rate: if n % 4 == 2 { 0.5 } else { 1.0 },
+            weight_rng: SmallRng::seed_from_u64(
+                opts.seed.wrapping_add(n as u64 * 7919) ^ 0x5745_4947_4854,
+            ),
         };
         let task = {
             let store = store.clone();
@@ -294,6 +465,7 @@ mod tests {
             next: 0,
             opts: opts.clone(),
             sample_rate: 1.0,
+            weight_rng: SmallRng::seed_from_u64(4),
         };
         let (a, b) = (mk().chunk(), mk().chunk());
         assert_eq!(a, b);
@@ -303,5 +475,68 @@ mod tests {
             assert!(r.value >= 0.0 && r.value <= m.max_plausible(), "{r:?}");
             assert!(r.received_at <= opts.end);
         }
+    }
+
+    #[test]
+    fn weight_rows_add_up_and_the_regressed_release_ships_more_script() {
+        let opts = SeedOptions {
+            rows: 10_000,
+            days: 10,
+            sites: vec!["shop".into()],
+            seed: 1,
+            end: Utc::now(),
+            chunk: 20_000,
+        };
+        let mk = |weight_seed| SiteGen {
+            site: "shop".into(),
+            rng: SmallRng::seed_from_u64(3),
+            page_views: 1500,
+            next: 0,
+            opts: opts.clone(),
+            sample_rate: 1.0,
+            weight_rng: SmallRng::seed_from_u64(weight_seed),
+        };
+        let rows = mk(4).chunk();
+        // The timing metrics do not depend on the weight stream.
+        let timing = |rows: &[MetricRow]| -> Vec<MetricRow> {
+            rows.iter()
+                .filter(|r| r.name != "WEIGHT")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(timing(&rows), timing(&mk(99).chunk()));
+        let weights: Vec<_> = rows.iter().filter(|r| r.name == "WEIGHT").collect();
+        assert!(
+            weights.len() > 1200 && weights.len() < 1500,
+            "{}",
+            weights.len()
+        );
+        let mut script = (Vec::new(), Vec::new());
+        for r in &weights {
+            let a: serde_json::Value =
+                serde_json::from_str(r.attribution.as_deref().unwrap()).unwrap();
+            let types = a["types"].as_object().unwrap();
+            let encoded: f64 = types.values().map(|t| t["encoded"].as_f64().unwrap()).sum();
+            assert_eq!(encoded, r.value, "value = sum of encoded: {a}");
+            for t in types.keys() {
+                assert!(vitals_core::weight::ResourceType::parse(t).is_some(), "{t}");
+            }
+            let hosts = a["hosts"].as_object().unwrap();
+            assert!(hosts.contains_key("cdn.jsdelivr.net") && hosts.contains_key("*"));
+            assert!(hosts.len() <= vitals_core::weight::MAX_HOSTS + 1);
+            if &*r.route == "/products/:id" {
+                let s = a["types"]["script"]["encoded"].as_f64().unwrap();
+                match r.release.as_deref() {
+                    Some("2026.11.3") => script.0.push(s),
+                    _ => script.1.push(s),
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratio = median(&mut script.0) / median(&mut script.1);
+        assert!((1.2..1.65).contains(&ratio), "script ratio {ratio}");
     }
 }

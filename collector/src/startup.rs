@@ -220,7 +220,8 @@ impl Application {
                         .route("/timeseries", web::get().to(routes::reports::timeseries))
                         .route("/histogram", web::get().to(routes::reports::histogram))
                         .route("/breakdown", web::get().to(routes::reports::breakdown))
-                        .route("/routes", web::get().to(routes::reports::routes)),
+                        .route("/routes", web::get().to(routes::reports::routes))
+                        .route("/weight", web::get().to(routes::reports::weight)),
                 )
         })
         .listen(listener)?

@@ -15,5 +15,6 @@ mod rollups;
 mod tidy;
 mod verdict;
 mod web_vitals;
+mod weight;
 mod weight_budgets;
 mod weight_ingest;

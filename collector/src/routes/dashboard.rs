@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::reports::{self, GroupBy, ReportRow, Slice};
 use crate::startup::AppState;
 use crate::verdict;
+use crate::weight_report::{self, WeightReport, format_bytes};
 
 const STYLE: &str = r#"
 :root{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1f24;background:#f6f7f9}
@@ -64,6 +65,10 @@ dl.attr dt{color:#5b6470}dl.attr dd{margin:0;word-break:break-all}
 .dist .good{background:#0c7d3a}.dist .ni{background:#d08a00}.dist .poor{background:#c2311a}
 .dist-row{display:grid;grid-template-columns:3.5rem 1fr 6rem;gap:.5rem;align-items:center;margin:.35rem 0;font-size:.85rem}
 .muted{color:#5b6470;font-size:.85rem}
+.wbar{position:relative;height:.6rem;background:#e3e6ea;border-radius:.25rem;min-width:8rem;margin-top:.3rem}
+.wbar span{display:block;height:100%;background:#2459c4;border-radius:.25rem}
+.wbar span.over{background:#c2311a}
+.wbar i.budget-mark{position:absolute;top:-.25rem;bottom:-.25rem;border-left:2px dashed #b3261e}
 .error-message{background:#ffd9d2;color:#8a1c00;padding:.6rem .8rem;border-radius:.4rem}
 form.login{display:grid;gap:.5rem;max-width:22rem;background:#fff;padding:1rem;border-radius:.5rem;box-shadow:0 1px 2px #0001}
 form.login input,form.login button,form.logout button{font:inherit;padding:.4rem .6rem}
@@ -513,6 +518,7 @@ async fn site_page(
     worst.truncate(10);
     let by_device = reports::report(&state.store, &all, GroupBy::FormFactor).await?;
     let by_engine = reports::report(&state.store, &all, GroupBy::Engine).await?;
+    let weight = weight_report::report(&state.store, &all).await?;
     // Latest metrics of the chosen slice (newest 2 000 rows looked at).
     let recent: Vec<_> = state
         .store
@@ -625,6 +631,8 @@ async fn site_page(
             (breakdown_table("by-device", &by_device))
             h2 { "By browser engine" }
             (breakdown_table("by-engine", &by_engine))
+            h2 { "Page weight, last " (days) " days" (slice_label) }
+            (weight_section(&weight, state))
             h2 { "Alerts, last " (days) " days (judged on all traffic)" }
             section id="alerts" {
                 @if alerts.is_empty() {
@@ -671,6 +679,121 @@ async fn site_page(
             }
         },
     ))
+}
+
+/// How many routes and third-party hosts the page weight section lists.
+const WEIGHT_ROWS: usize = 10;
+
+/// The script budgets the page weight section draws: compressed, uncompressed
+/// (bytes). The dashboard's `Budget` has timing limits only, so these are the
+/// defaults of `weight_report`.
+fn script_budgets() -> (f64, f64) {
+    (
+        weight_report::DEFAULT_SCRIPT_COMPRESSED_BUDGET,
+        weight_report::DEFAULT_SCRIPT_UNCOMPRESSED_BUDGET,
+    )
+}
+
+/// "Page weight": p75 per resource type with the script budget, the heaviest
+/// routes and the heaviest third-party hosts (see `weight_report`).
+fn weight_section(w: &WeightReport, state: &AppState) -> Markup {
+    let (budget_c, budget_u) = script_budgets();
+    let thresholds = &state.budget.thresholds;
+    let shown: Vec<_> = w.types.iter().filter(|t| t.page_views_with > 0.0).collect();
+    // One scale for every bar, so the budget mark and the bars compare.
+    let scale = shown
+        .iter()
+        .filter_map(|t| t.compressed_p75)
+        .fold(budget_c, f64::max)
+        .max(1.0);
+    let pct = |x: f64| format!("{:.1}", (x / scale * 100.0).clamp(0.0, 100.0));
+    let bytes = |x: Option<f64>| x.map(format_bytes).unwrap_or_else(|| "–".into());
+    let third_party: Vec<_> = w
+        .hosts
+        .iter()
+        .filter(|h| !h.first_party)
+        .take(WEIGHT_ROWS)
+        .collect();
+    html! {
+        section id="weight" data-samples=(w.samples) {
+            @if w.samples == 0 {
+                p class="muted" { "No page weight yet: the agent sends it once per page view, at the first hide." }
+            } @else {
+                p class="muted" {
+                    "p75 over " (w.samples) " page views (compressed = bytes over the wire without headers, uncompressed = decoded). "
+                    "Total compressed p75 " strong { (bytes(w.total.compressed_p75)) } ", uncompressed " (bytes(w.total.uncompressed_p75))
+                    ", " (w.total.requests_p75.map(|r| format!("{r:.0}")).unwrap_or_default()) " requests. "
+                    span class="key budget" {} "script budget: " (format_bytes(budget_c)) " compressed, " (format_bytes(budget_u)) " uncompressed."
+                    @if w.truncated { " Newest " (weight_report::MAX_ROWS) " page views only." }
+                }
+                div class="scroll" {
+                    table id="weight-types" {
+                        thead { tr { th { "type" } th class="num" { "compressed p75" } th class="num" { "uncompressed p75" } th class="num" { "requests p75" } th class="num" { "page views with it" } th { "compressed p75 vs budget" } } }
+                        tbody {
+                            @for t in &shown {
+                                @let is_script = t.kind == "script";
+                                @let sev = if is_script {
+                                    Some(budget::classify(t.compressed_p75.unwrap_or(0.0), budget_c, thresholds)
+                                        .max(budget::classify(t.uncompressed_p75.unwrap_or(0.0), budget_u, thresholds)))
+                                } else { None };
+                                tr data-type=(t.kind) data-compressed=(t.compressed_p75.unwrap_or(0.0)) {
+                                    td { (t.kind) @if let Some(s) = sev { " " (severity_badge(s)) } }
+                                    td class="num" { (bytes(t.compressed_p75)) }
+                                    td class="num" { (bytes(t.uncompressed_p75)) }
+                                    td class="num" { (t.requests_p75.map(|r| format!("{r:.0}")).unwrap_or_default()) }
+                                    td class="num" { (format!("{:.0}", t.page_views_with)) }
+                                    td {
+                                        div class="wbar" title={ "compressed p75 " (bytes(t.compressed_p75)) } {
+                                            span class=[sev.filter(|s| s.is_breach()).map(|_| "over")] style={ "width:" (pct(t.compressed_p75.unwrap_or(0.0))) "%" } {}
+                                            @if is_script {
+                                                i class="budget-mark" data-value=(budget_c) title={ "budget " (format_bytes(budget_c)) } style={ "left:" (pct(budget_c)) "%" } {}
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h3 { "Heaviest routes (compressed p75)" }
+                div class="scroll" {
+                    table id="weight-routes" {
+                        thead { tr { th { "route" } th class="num" { "compressed p75" } th class="num" { "page views" } } }
+                        tbody {
+                            @for r in w.routes.iter().take(WEIGHT_ROWS) {
+                                tr {
+                                    td class="wrap" { (r.route) }
+                                    td class="num" { (bytes(r.compressed_p75)) }
+                                    td class="num" { (format!("{:.0}", r.page_views)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                h3 { "Heaviest third-party hosts (compressed bytes, all page views)" }
+                @if third_party.is_empty() {
+                    p class="muted" { "No third-party requests." }
+                } @else {
+                    div class="scroll" {
+                        table id="weight-hosts" {
+                            thead { tr { th { "host" } th class="num" { "compressed" } th class="num" { "mean per page view" } th class="num" { "requests" } th class="num" { "sizes hidden" } } }
+                            tbody {
+                                @for h in &third_party {
+                                    tr data-host=(h.host) {
+                                        td class="wrap" { (h.label) }
+                                        td class="num" { (format_bytes(h.compressed)) }
+                                        td class="num" { (format_bytes(h.compressed / w.page_views.max(1e-9))) }
+                                        td class="num" { (format!("{:.0}", h.requests)) }
+                                        td class="num" { (format!("{:.0}", h.unknown_requests)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Days the root page's per-site status covers (the verdict's default week).

@@ -7,6 +7,8 @@
 //! `GET /v1/reports/{site}/histogram`   one metric's merged histogram
 //! `GET /v1/reports/{site}/breakdown`   by route, form_factor, engine, country or release,
 //!                                      slowest p75 first (`routes` = breakdown by route)
+//! `GET /v1/reports/{site}/weight`      page weight: p75 per resource type, the
+//!                                      heaviest routes and hosts (`limit` each)
 //!
 //! Filters on every endpoint: `from`, `to` (YYYY-MM-DD or RFC 3339; a date `to`
 //! is inclusive; default: the last 30 UTC days), `metric`, `route`,
@@ -47,7 +49,8 @@ struct Envelope<T: Serialize> {
     site: String,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    /// Which rollup answered: `site_day`, `dimension_day` or `hourly` (see `reports::Source`).
+    /// Which rollup answered: `site_day`, `dimension_day` or `hourly` (see `reports::Source`);
+    /// `raw` for the weight report (raw WEIGHT rows).
     source: &'static str,
     #[serde(flatten)]
     body: T,
@@ -339,6 +342,39 @@ async fn breakdown_by(
     });
     rows.truncate(limit);
     Ok(respond(&s, g, Rows { rows }))
+}
+
+/// `GET /v1/reports/{site}/weight?limit=20`: page weight from the WEIGHT rows
+/// (see `weight_report`); `metric`, if given, must be WEIGHT.
+pub async fn weight(
+    req: HttpRequest,
+    site: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (q, s) = prepare(&req, &state, &site).await?;
+    if s.metric
+        .as_deref()
+        .is_some_and(|m| m != MetricName::Weight.as_str())
+    {
+        return Err(bad("the weight report is of metric WEIGHT only"));
+    }
+    if q.by.is_some() || q.interval.is_some() {
+        return Err(bad("the weight report takes no by or interval"));
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=500).contains(&limit) {
+        return Err(bad("limit must be 1 to 500"));
+    }
+    let mut report = crate::weight_report::report(&state.store, &s).await?;
+    report.routes.truncate(limit);
+    report.hosts.truncate(limit);
+    Ok(crate::wire::ok_json(&Envelope {
+        site: s.site.clone(),
+        from: s.from,
+        to: s.to,
+        source: "raw",
+        body: report,
+    }))
 }
 
 #[cfg(test)]
