@@ -115,7 +115,7 @@ impl Agg {
         ReportRow {
             group: group.to_string(),
             metric: metric.to_string(),
-            unit: if metric == "CLS" { "score" } else { "ms" },
+            unit: unit_of(metric),
             samples: self.samples,
             page_views: self.weight,
             p75: self.percentile(metric, 75.0),
@@ -560,4 +560,10 @@ pub fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {
 pub fn last_days(now: DateTime<Utc>, days: i64) -> (DateTime<Utc>, DateTime<Utc>) {
     let end = day_start(now) + Duration::days(1);
     (end - Duration::days(days), end)
+}
+
+/// The unit of a stored metric's values by its wire name: `ms`, `score`
+/// (CLS) or `bytes` (WEIGHT).
+pub fn unit_of(metric: &str) -> &'static str {
+    vitals_core::MetricName::parse(metric).map_or("ms", |m| m.unit().as_str())
 }

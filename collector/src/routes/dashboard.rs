@@ -343,10 +343,7 @@ fn fmt_value(unit: &str, v: f64) -> String {
     }
 }
 
-/// The unit of a stored metric's values, by its wire name.
-fn unit_of(metric: &str) -> &'static str {
-    vitals_core::MetricName::parse(metric).map_or("ms", |m| m.unit().as_str())
-}
+use crate::reports::unit_of;
 
 /// What the site page shows: a range of whole days and optional filters.
 #[derive(serde::Deserialize)]
@@ -914,7 +911,7 @@ fn chart(
     const R: f64 = 8.0;
     const T: f64 = 14.0; // top margin: release labels
     const B: f64 = 20.0; // bottom margin: x tick labels
-    let unit = if metric == "CLS" { "score" } else { "ms" };
+    let unit = unit_of(metric);
     let good = vitals_core::MetricName::parse(metric).map(|m| m.thresholds().0);
     let top = points
         .iter()

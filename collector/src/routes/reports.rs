@@ -279,7 +279,7 @@ pub async fn histogram(
         &s,
         GroupBy::Nothing,
         Histogram {
-            unit: if metric == "CLS" { "score" } else { "ms" },
+            unit: crate::reports::unit_of(&metric),
             p75: agg.percentile(&metric, 75.0),
             samples: agg.samples,
             metric,
