@@ -211,7 +211,13 @@ mod tests {
 
     #[test]
     fn url_hosts_beyond_dns_names_are_accepted() {
-        for h in ["a_b.example", "xn--bcher-kva.example", "[::1]", "127.0.0.2", "*"] {
+        for h in [
+            "a_b.example",
+            "xn--bcher-kva.example",
+            "[::1]",
+            "127.0.0.2",
+            "*",
+        ] {
             assert!(valid_host(h), "{h}");
         }
         for h in ["", "a b", "a/b", "a@b", "a?b", "a#b", "a%20b", "ä.example"] {
