@@ -82,7 +82,7 @@ pub struct SampleQuery<'a> {
 
 /// A stored WEIGHT row as page-weight budgets read it: the breakdown is in
 /// the attribution, first party is decided by the page URL's host.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct WeightRow {
     pub path: String,
     pub url: String,

@@ -309,7 +309,7 @@ pub async fn weight_rows(
     q: &SampleQuery<'_>,
     limit: i64,
 ) -> Result<Vec<WeightRow>, sqlx::Error> {
-    let rows = sqlx::query(WEIGHT_ROWS.as_str())
+    sqlx::query_as::<_, WeightRow>(WEIGHT_ROWS.as_str())
         .bind(q.site)
         .bind(q.metric)
         .bind(q.path_prefix.map(like_prefix))
@@ -319,15 +319,5 @@ pub async fn weight_rows(
         .bind(q.exclude_release)
         .bind(limit)
         .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(WeightRow {
-                path: r.try_get("path")?,
-                url: r.try_get("url")?,
-                weight: r.try_get("weight")?,
-                attribution: r.try_get("attribution")?,
-            })
-        })
-        .collect()
+        .await
 }
