@@ -162,6 +162,9 @@ struct Agent {
     weight_done: bool,
     /// The resource buffer was full before the agent observed: entries may be missing.
     weight_incomplete: bool,
+    /// `performance.measureUserAgentSpecificMemory()`'s bytes once it resolved
+    /// (cross-origin isolated pages only); NaN until then.
+    memory: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -289,6 +292,7 @@ pub fn start(config: JsValue) -> bool {
         w_host_count: 0,
         weight_done: false,
         weight_incomplete: false,
+        memory: f64::NAN,
     };
     let Ok(mut slot) = AGENT.0.try_borrow_mut() else {
         return false;
@@ -363,11 +367,13 @@ enum Cb {
     /// The `apply` traps of the fetch / XHR `send` proxies.
     FetchTrap,
     SendTrap,
+    /// `measureUserAgentSpecificMemory()` resolved.
+    Memory,
 }
 
 impl Cb {
     /// Indexed by the code the JS callback passes back (`Cb as u32`).
-    const ALL: [Cb; 17] = [
+    const ALL: [Cb; 18] = [
         Cb::Visibility,
         Cb::PageHide,
         Cb::PageShow,
@@ -385,6 +391,7 @@ impl Cb {
         Cb::Untrack,
         Cb::FetchTrap,
         Cb::SendTrap,
+        Cb::Memory,
     ];
 }
 
@@ -499,6 +506,7 @@ fn run(c: Cb, x: f64, e: &JsValue) {
             with(|a| a.first_hidden = if h { 0.0 } else { f64::INFINITY });
         }
         Cb::Untrack => crate::net::untrack(x),
+        Cb::Memory => with(|a| a.memory = num(e, "bytes")),
         // Answered in `callback`.
         Cb::FetchTrap | Cb::SendTrap => {}
     }
@@ -551,6 +559,14 @@ fn activated() {
         // size) were dropped before the resource observer could see them; it
         // sees every later one, full buffer or not.
         a.weight_incomplete = entries_by_type("resource").len() >= RESOURCE_BUFFER;
+        // The standard memory measurement exists only for cross-origin isolated
+        // pages and resolves later (at a garbage collection); a rejection is
+        // swallowed, never thrown into the page.
+        if is_true(&global(), "crossOriginIsolated") {
+            let p = call(&g("performance"), "measureUserAgentSpecificMemory", &[]);
+            let p = call(&p, "then", &[&cb(Cb::Memory, 0.0)]);
+            call(&p, "catch", &[&a.noop]);
+        }
     });
     // TTFB (and the TTI search) start one task after `load`.
     if str_is(&g("document"), "readyState", "complete") {
@@ -634,6 +650,7 @@ fn restore(ts: f64) {
         a.w_hosts = object();
         a.w_host_count = 0;
         a.weight_done = false;
+        a.memory = f64::NAN;
         a.weight_incomplete = false;
         a.lcp_final = true;
         a.fid_poly = true;
@@ -1267,6 +1284,9 @@ impl Agent {
         let heap = num(&get(&g("performance"), "memory"), "usedJSHeapSize");
         if heap >= 0.0 {
             set(&a, "heap", &JsValue::from_f64(heap));
+        }
+        if self.memory >= 0.0 {
+            set(&a, "memory", &JsValue::from_f64(self.memory));
         }
         if self.weight_incomplete {
             set(&a, "incomplete", &JsValue::from_f64(1.0));

@@ -27,11 +27,6 @@ use crate::storage::{Sample, Store};
 /// p75 of 25 000 page views is within a fraction of a percent in rank.
 pub const MAX_ROWS: i64 = 25_000;
 
-/// Default script budget (Lighthouse `resourceSizes` style, KiB = 1024 bytes):
-/// the dashboard draws it while no resource budget is configurable there.
-pub const DEFAULT_SCRIPT_COMPRESSED_BUDGET: f64 = 700.0 * 1024.0;
-pub const DEFAULT_SCRIPT_UNCOMPRESSED_BUDGET: f64 = 2048.0 * 1024.0;
-
 /// The label shown for [`OTHER_HOSTS`] (hosts past the agent's first 16).
 pub const OTHER_HOSTS_LABEL: &str = "other hosts";
 
@@ -127,13 +122,10 @@ fn p75(samples: &[Sample]) -> Option<f64> {
     weighted_percentile(samples, 75.0)
 }
 
-/// Whether `host` belongs to the page at `page_host`.
+/// Whether `host` belongs to the page at `page_host`: `check`'s rule without
+/// `firstPartyHostnames`, so the dashboard and the verdict agree.
 pub fn is_first_party(host: &str, page_host: &str) -> bool {
-    let base = page_host.strip_prefix("www.").unwrap_or(page_host);
-    !base.is_empty()
-        && (host == page_host
-            || host == base
-            || host.strip_suffix(base).is_some_and(|h| h.ends_with('.')))
+    !page_host.is_empty() && crate::check::weight::is_first_party(host, &[], Some(page_host))
 }
 
 #[derive(Default)]

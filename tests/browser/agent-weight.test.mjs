@@ -23,7 +23,9 @@ before(async () => {
   site = await startSite(collector.origin);
   third = await startSite(collector.origin, { host: '127.0.0.2' });
   // Playwright's default switches include --disable-back-forward-cache (see agent-bfcache.test.mjs).
-  browser = await launchBrowser({ ignoreDefaultArgs: ['--disable-back-forward-cache'] });
+  // ForceEagerMeasureMemory: measureUserAgentSpecificMemory resolves at once
+  // instead of at the next garbage collection (up to 20 s later).
+  browser = await launchBrowser({ ignoreDefaultArgs: ['--disable-back-forward-cache'] }, ['--enable-blink-features=ForceEagerMeasureMemory']);
 });
 
 after(async () => {
@@ -32,6 +34,19 @@ after(async () => {
   await site?.close();
   await collector?.stop();
 });
+
+/**
+ * Loads `url` (or runs `go`) and waits until the agent's wasm has arrived and
+ * had a second to start: the script is async and fetches the wasm after
+ * `load`, so on a busy machine `load` alone comes too early.
+ */
+async function loadWithAgent(page, go) {
+  const wasm = page.waitForResponse((r) => /\.wasm$/.test(r.url()));
+  await (typeof go === 'string' ? page.goto(go) : go());
+  await page.waitForLoadState('load');
+  await wasm;
+  await sleep(1000);
+}
 
 const attr = (r) => (typeof r.attribution === 'string' ? JSON.parse(r.attribution) : r.attribution);
 
@@ -43,15 +58,11 @@ test('WEIGHT sums what the servers sent, by type and host; unknown sizes are cou
   const errors = pageErrors(page);
 
   // View 1: a navigation; leaving it for a bfcache-able page flushes its WEIGHT.
-  await page.goto(url);
-  await page.waitForLoadState('load');
-  await sleep(500);
+  await loadWithAgent(page, url);
   await returnViaBfcache(page, `${site.origin}/plain.html`);
   // View 2 is the restored page (nothing loaded); the reload ends it, view 3.
   await sleep(300);
-  await page.reload();
-  await page.waitForLoadState('load');
-  await sleep(500);
+  await loadWithAgent(page, () => page.reload());
   await page.goto('about:blank');
   await page.close();
 
@@ -88,6 +99,7 @@ test('WEIGHT sums what the servers sent, by type and host; unknown sizes are cou
     assert.equal(row.value, sum, `${label}: value = compressed bytes of every type`);
     assert.ok(t.stylesheet.transfer > t.stylesheet.encoded, `${label}: a network fetch transfers headers too`);
     assert.ok(w.heap > 0, `${label}: Chromium's JS heap size`);
+    assert.equal(w.memory, undefined, `${label}: no standard memory measurement outside cross-origin isolation`);
     assert.equal(w.incomplete, undefined, `${label}: nothing missed`);
   }
   const c = bytes('weight/c.js');
@@ -114,4 +126,19 @@ test('an agent added after the resource buffer filled says its weight is incompl
   const a = attr(w);
   assert.equal(a.incomplete, 1);
   assert.ok(a.types.image.requests >= 249 && a.types.image.requests < 260, `the buffer's images only: ${a.types.image.requests}`);
+});
+
+test('a cross-origin isolated page also gets the standard memory measurement', async () => {
+  const k = uniqueSite('weight-coi');
+  const page = await browser.newPage();
+  await loadWithAgent(page, `${site.origin}/agent-weight-coi.html?site=${k}&coi`);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the page is cross-origin isolated');
+  await page.goto('about:blank');
+  await page.close();
+  const rows = await collector.waitFor(k, (rs) => rs.some((r) => r.name === 'WEIGHT'));
+  const w = rows.find((r) => r.name === 'WEIGHT');
+  assert.ok(w, `WEIGHT stored: ${JSON.stringify(rows.map((r) => r.name))}`);
+  const a = attr(w);
+  assert.ok(a.memory > 0, `measureUserAgentSpecificMemory's bytes: ${a.memory}`);
+  assert.ok(a.heap > 0, 'and Chromium\'s heap size');
 });

@@ -113,7 +113,8 @@ const servedPackages = ['web-vitals', 'web-vitals-v4', 'tti-polyfill'];
  * The customer's site: serves tests/browser/pages and web-demo. `?delay=ms`
  * delays a response; `{{COLLECTOR_ORIGIN}}` and `{{SITE}}` in HTML are filled in.
  * For the page-weight test: `?gzip` sends the file gzip-encoded, `?cache`
- * makes it cacheable for an hour, `?tao` adds `Timing-Allow-Origin: *`.
+ * makes it cacheable for an hour, `?tao` adds `Timing-Allow-Origin: *`,
+ * `?coi` makes a page cross-origin isolated (COOP same-origin, COEP require-corp).
  * `host` (default 127.0.0.1, shown as "localhost") picks the loopback address
  * to listen on: 127.0.0.2 is another host, i.e. a third party.
  */
@@ -158,6 +159,8 @@ export async function startSite(collectorOrigin, { host = '127.0.0.1' } = {}) {
         const q = (k) => url.searchParams.has(k);
         const headers = { 'content-type': type, 'cache-control': q('cache') ? 'max-age=3600' : q('cacheable') ? 'max-age=0' : 'no-store' };
         if (q('tao')) headers['timing-allow-origin'] = '*';
+        // Cross-origin isolation (COOP + COEP), for measureUserAgentSpecificMemory.
+        if (q('coi')) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
         if (q('gzip')) {
           body = gzipSync(body, { level: 9 });
           headers['content-encoding'] = 'gzip';

@@ -9,7 +9,7 @@
 //! ```json
 //! {"types": {"script": {"transfer": 0, "encoded": 0, "decoded": 0, "requests": 0, "unknown": 0}, …},
 //!  "hosts": {"cdn.example": {…same five…}, "*": {…hosts past the first 16…}},
-//!  "heap": 123456, "incomplete": 1}
+//!  "heap": 123456, "memory": 234567, "incomplete": 1}
 //! ```
 //! `types` has an entry for each type with at least one request, `hosts` one
 //! per host (first come; after [`MAX_HOSTS`], all others are summed under
@@ -17,7 +17,8 @@
 //! (cross-origin without `Timing-Allow-Origin`): they add to `requests` but
 //! not to the byte sums, which therefore never count them as 0 bytes.
 //! `heap` (optional) is Chromium's `performance.memory.usedJSHeapSize` at the
-//! first hide; `incomplete` (optional) says the browser's resource buffer was
+//! first hide; `memory` (optional) is `performance.measureUserAgentSpecificMemory()`'s
+//! `bytes` on a cross-origin isolated page, if it resolved by then; `incomplete` (optional) says the browser's resource buffer was
 //! full before the agent started, so entries may be missing.
 
 /// Lighthouse's resource types that a request can have (`total` and

@@ -26,7 +26,7 @@ pub struct AgentDist {
 
 /// wasm + loader (bootstrap + npm entry + wasm-bindgen glue), brotli -q 11,
 /// must stay at or below this (bytes). Issue 14's gate is 20 KB (goal 14 KB),
-/// met without page weight (19,531 B) and exceeded by it (issue 17: +2,007 B);
+/// met without page weight (19,531 B) and exceeded by it (issue 17: +2,131 B);
 /// this sits just above today's size so any growth fails the build: lower it
 /// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
 pub const BROTLI_BUDGET_BYTES: u64 = 21_700;

@@ -81,15 +81,16 @@ fn within(host: &str, domain: &str) -> bool {
 /// Whether a WEIGHT hosts key is first party. With `listed`
 /// (`options.firstPartyHostnames`), Lighthouse's rule: an exact host name, or
 /// `*.example.com` for example.com and all its subdomains. Without, the
-/// page's own host and its subdomains. The overflow key `*` sums hosts that
-/// are no longer told apart, so it is always third party.
+/// page's own host and its subdomains, a leading `www.` of the page's host
+/// ignored (`static.shop.example` serves `www.shop.example`). The overflow key
+/// `*` sums hosts that are no longer told apart, so it is always third party.
 pub fn is_first_party(key: &str, listed: &[String], page_host: Option<&str>) -> bool {
     if key == OTHER_HOSTS {
         return false;
     }
     let host = host_name(key);
     if listed.is_empty() {
-        return page_host.is_some_and(|p| within(&host, p));
+        return page_host.is_some_and(|p| within(&host, p.strip_prefix("www.").unwrap_or(p)));
     }
     listed.iter().any(|l| {
         let l = l.to_ascii_lowercase();
@@ -203,14 +204,16 @@ mod tests {
                 listed,
             )
         };
-        // Page www.shop.example: only it (and subdomains) is first party.
-        assert_eq!(
-            kib("https://www.shop.example/", &[]),
-            100.0 + 50.0 + 100.0 + 60.0
-        );
-        // Page shop.example: its subdomains too, whatever the port; not a
+        // Page shop.example: it and its subdomains, whatever the port; not a
         // host that merely contains the name.
         assert_eq!(kib("https://shop.example/", &[]), 50.0 + 100.0 + 60.0);
+        // Page www.shop.example: the same (a leading www. is ignored), so
+        // static.shop.example is first party there too.
+        assert_eq!(kib("https://www.shop.example/", &[]), 50.0 + 100.0 + 60.0);
+        assert_eq!(
+            kib("https://m.shop.example/", &[]),
+            300.0 + 100.0 + 50.0 + 100.0 + 60.0
+        );
         let listed = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         // Listed: exact names, or *.domain for the domain and its subdomains;
         // the page's host no longer counts by itself.

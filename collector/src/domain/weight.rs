@@ -35,7 +35,10 @@ pub(super) fn validate_weight(
         ));
     };
     for key in map.keys() {
-        if !matches!(key.as_str(), "types" | "hosts" | "heap" | "incomplete") {
+        if !matches!(
+            key.as_str(),
+            "types" | "hosts" | "heap" | "memory" | "incomplete"
+        ) {
             return Err(invalid(&format!(".{}", shown(key)), "unknown key"));
         }
     }
@@ -72,8 +75,10 @@ pub(super) fn validate_weight(
         }
         check_sizes(sizes, &at(&format!(".hosts.{host}")))?;
     }
-    if let Some(heap) = map.get("heap") {
-        quantity(heap, MAX_BYTES, false).map_err(|p| invalid(".heap", &p))?;
+    for key in ["heap", "memory"] {
+        if let Some(bytes) = map.get(key) {
+            quantity(bytes, MAX_BYTES, false).map_err(|p| invalid(&format!(".{key}"), &p))?;
+        }
     }
     if let Some(flag) = map.get("incomplete")
         && !matches!(flag.as_f64(), Some(f) if f == 0.0 || f == 1.0)

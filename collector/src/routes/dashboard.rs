@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::auth;
 use crate::budget::{self, Budget, MetricVerdict, Severity};
+use crate::budget_file::{BudgetFile, ResourceKind};
 use crate::domain::SiteKey;
 use crate::error::ApiError;
 use crate::reports::{self, GroupBy, ReportRow, Slice};
@@ -682,13 +683,21 @@ async fn site_page(
 const WEIGHT_ROWS: usize = 10;
 
 /// The script budgets the page weight section draws: compressed, uncompressed
-/// (bytes). The dashboard's `Budget` has timing limits only, so these are the
-/// defaults of `weight_report`.
+/// (bytes), from the built-in budget file (`check` and the alerts use the
+/// same one unless given another; the dashboard's timing limits are the
+/// built-in ones too). NaN where it has none.
 fn script_budgets() -> (f64, f64) {
-    (
-        weight_report::DEFAULT_SCRIPT_COMPRESSED_BUDGET,
-        weight_report::DEFAULT_SCRIPT_UNCOMPRESSED_BUDGET,
-    )
+    let mut out = (f64::NAN, f64::NAN);
+    for e in BudgetFile::default_budget().entries {
+        for r in e.resources.iter().filter(|r| r.resource_type == "script") {
+            match r.kind {
+                ResourceKind::Sizes => out.0 = r.budget * 1024.0,
+                ResourceKind::DecodedSizes => out.1 = r.budget * 1024.0,
+                ResourceKind::Counts | ResourceKind::TransferSizes => {}
+            }
+        }
+    }
+    out
 }
 
 /// "Page weight": p75 per resource type with the script budget, the heaviest
