@@ -726,7 +726,7 @@ fn weight_section(w: &WeightReport, state: &AppState) -> Markup {
                 p class="muted" { "No page weight yet: the agent sends it once per page view, at the first hide." }
             } @else {
                 p class="muted" {
-                    "p75 over " (w.samples) " page views (compressed = bytes over the wire without headers, uncompressed = decoded). "
+                    "p75 over " (w.samples) " page views (compressed = the bodies as sent, encodedBodySize, cached or not; uncompressed = decoded). "
                     "Total compressed p75 " strong { (bytes(w.total.compressed_p75)) } ", uncompressed " (bytes(w.total.uncompressed_p75))
                     ", " (w.total.requests_p75.map(|r| format!("{r:.0}")).unwrap_or_default()) " requests. "
                     span class="key budget" {} "script budget: " (format_bytes(budget_c)) " compressed, " (format_bytes(budget_u)) " uncompressed."
