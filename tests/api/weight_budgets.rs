@@ -260,3 +260,60 @@ async fn page_weight_regresses_against_a_baseline_release() {
         );
     }
 }
+
+/// Past its row limit a page-weight verdict reads a sample spread over the
+/// whole window (every n-th page view by a hash of its id), not the newest
+/// rows: 30 light page views, then 30 heavy ones, read 10 at most. Both
+/// backends pick the same page views.
+#[tokio::test]
+async fn past_the_row_limit_the_weight_rows_are_a_sample_of_the_whole_window() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let views = |from: usize, kib: f64| -> Vec<Value> {
+            (from..from + 30)
+                .map(|i| {
+                    let pv = format!("pv-{i:03}");
+                    page_view(&pv, &format!("/p/{pv}"), kib, 1.0, "r1")
+                })
+                .collect()
+        };
+        send_all(&app, &views(0, 100.0)).await;
+        // The heavy half is strictly newer.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        for b in views(30, 500.0) {
+            app.accept(&b).await;
+        }
+        app.wait_for_rows("shop", 60).await;
+        let q = collector::storage::SampleQuery {
+            site: "shop",
+            metric: "WEIGHT",
+            path_prefix: None,
+            since: None,
+            until: None,
+            release: None,
+            exclude_release: None,
+        };
+        let rows = app.store.weight_rows(&q, 10).await.unwrap();
+        let mut paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+        paths.sort_unstable();
+        // 60 rows, 10 at most: every 6th by the hash of the id's last three
+        // characters (computed by hand for these ids), 4 light and 6 heavy —
+        // the newest 10 would all be heavy.
+        let expected: Vec<String> = [0, 6, 15, 24, 33, 39, 42, 48, 51, 57]
+            .iter()
+            .map(|i| format!("/p/pv-{i:03}"))
+            .collect();
+        assert_eq!(paths, expected, "{backend:?}");
+        let heavy = rows
+            .iter()
+            .filter(|r| {
+                r.attribution
+                    .as_deref()
+                    .is_some_and(|a| a.contains("512000"))
+            })
+            .count();
+        assert_eq!(heavy, 6, "{backend:?}");
+        // Under the limit every row is read.
+        assert_eq!(app.store.weight_rows(&q, 60).await.unwrap().len(), 60);
+    }
+}

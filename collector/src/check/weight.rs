@@ -8,10 +8,11 @@ use vitals_core::weight::{OTHER_HOSTS, QUANTITIES, ResourceType};
 use crate::budget_file::ResourceBudget;
 use crate::storage::{Sample, WeightRow};
 
-/// Most WEIGHT rows one entry reads per window (the newest): bounds the
-/// memory (a row's breakdown is up to ~2.5 KB of JSON) and time of a check,
-/// which the alert scheduler runs for every site; the percentile of 20 000
-/// page views is far tighter than any budget's margin.
+/// Most WEIGHT rows one entry reads per window (past that, a sample spread
+/// over it: `Store::weight_rows`): bounds the memory (a row's breakdown is up
+/// to ~2.5 KB of JSON) and time of a check, which the alert scheduler runs for
+/// every site; the percentile of 20 000 page views is far tighter than any
+/// budget's margin.
 pub const MAX_ROWS: i64 = 20_000;
 
 /// The five quantities of a type or host entry, in [`QUANTITIES`] order.

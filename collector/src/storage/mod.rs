@@ -80,6 +80,16 @@ pub struct SampleQuery<'a> {
     pub exclude_release: Option<&'a str>,
 }
 
+/// The sampling step for `matching` rows read at most `limit` at a time: 1
+/// (every row) while they fit.
+fn sample_every(matching: i64, limit: i64) -> i64 {
+    if limit <= 0 || matching <= limit {
+        1
+    } else {
+        (matching + limit - 1) / limit
+    }
+}
+
 /// A stored WEIGHT row as page-weight budgets read it: the breakdown is in
 /// the attribution, first party is decided by the page URL's host.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -243,8 +253,11 @@ impl Store {
         }
     }
 
-    /// The newest `limit` rows of `q` (its metric: WEIGHT) with their page URL
-    /// and attribution, for page-weight budgets.
+    /// The rows of `q` (its metric: WEIGHT) with their page URL and
+    /// attribution, for page-weight budgets: all of them up to `limit`; past
+    /// that, every n-th page view by a hash of its id (n = matching / limit,
+    /// rounded up), so the sample spans the whole window rather than its
+    /// newest part (the newest `limit` if the hash still picks more).
     #[tracing::instrument(skip(self))]
     pub async fn weight_rows(
         &self,

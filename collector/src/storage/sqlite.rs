@@ -194,30 +194,42 @@ const SAMPLE_FILTER: &str = "FROM metric
 
 static SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+static WEIGHT_COUNT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT count(*) {SAMPLE_FILTER}"));
+/// Every `?8`-th page view by a hash of its id's last three characters (the
+/// same arithmetic as PostgreSQL's, so both backends pick the same rows).
 static WEIGHT_ROWS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT path, url, 1.0 / sample_rate AS weight, attribution AS attribution {SAMPLE_FILTER}
-         ORDER BY received_at_ms DESC LIMIT ?8"
+           AND (coalesce(unicode(substr(page_view_id, -1, 1)), 0) * 961
+                + coalesce(unicode(substr(page_view_id, -2, 1)), 0) * 31
+                + coalesce(unicode(substr(page_view_id, -3, 1)), 0)) % ?8 = 0
+         ORDER BY received_at_ms DESC LIMIT ?9"
     )
 });
 static PATH_SAMPLES: LazyLock<String> =
     LazyLock::new(|| format!("SELECT path, value, 1.0 / sample_rate AS weight {SAMPLE_FILTER}"));
+
+/// Binds `SAMPLE_FILTER`'s parameters of a `SampleQuery` to any query type.
+macro_rules! bind_filter {
+    ($query:expr, $q:expr) => {
+        $query
+            .bind($q.site)
+            .bind($q.metric)
+            .bind($q.path_prefix.map(like_prefix))
+            .bind($q.since.map(|t| t.timestamp_millis()))
+            .bind($q.until.map(|t| t.timestamp_millis()))
+            .bind($q.release)
+            .bind($q.exclude_release)
+    };
+}
 
 async fn sample_rows(
     pool: &SqlitePool,
     sql: &'static str,
     q: &SampleQuery<'_>,
 ) -> Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> {
-    sqlx::query(sql)
-        .bind(q.site)
-        .bind(q.metric)
-        .bind(q.path_prefix.map(like_prefix))
-        .bind(q.since.map(|t| t.timestamp_millis()))
-        .bind(q.until.map(|t| t.timestamp_millis()))
-        .bind(q.release)
-        .bind(q.exclude_release)
-        .fetch_all(pool)
-        .await
+    bind_filter!(sqlx::query(sql), q).fetch_all(pool).await
 }
 
 fn sample_of(r: &sqlx::sqlite::SqliteRow) -> Result<Sample, sqlx::Error> {
@@ -309,14 +321,11 @@ pub async fn weight_rows(
     q: &SampleQuery<'_>,
     limit: i64,
 ) -> Result<Vec<WeightRow>, sqlx::Error> {
-    sqlx::query_as::<_, WeightRow>(WEIGHT_ROWS.as_str())
-        .bind(q.site)
-        .bind(q.metric)
-        .bind(q.path_prefix.map(like_prefix))
-        .bind(q.since.map(|t| t.timestamp_millis()))
-        .bind(q.until.map(|t| t.timestamp_millis()))
-        .bind(q.release)
-        .bind(q.exclude_release)
+    let matching: i64 = bind_filter!(sqlx::query_scalar(WEIGHT_COUNT.as_str()), q)
+        .fetch_one(pool)
+        .await?;
+    bind_filter!(sqlx::query_as::<_, WeightRow>(WEIGHT_ROWS.as_str()), q)
+        .bind(super::sample_every(matching, limit))
         .bind(limit)
         .fetch_all(pool)
         .await
