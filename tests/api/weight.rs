@@ -433,3 +433,24 @@ async fn first_party_hosts_follow_the_page_host_with_www_and_port() {
         );
     }
 }
+
+/// WEIGHT's values are bytes in every report that names a unit (they were
+/// labelled "ms" before the reports took the unit from the metric).
+#[tokio::test]
+async fn reports_label_weight_in_bytes() {
+    for backend in BACKENDS {
+        let app = weight_app(backend).await;
+        four_page_views(&app).await;
+        let (status, body) = get_json(&app, "/v1/reports/shop/summary").await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        let rows = body["rows"].as_array().expect("summary rows");
+        let weight = rows
+            .iter()
+            .find(|r| r["metric"] == "WEIGHT")
+            .expect("a WEIGHT row");
+        assert_eq!(weight["unit"], "bytes", "{backend:?}: {weight}");
+        let (status, body) = get_json(&app, "/v1/reports/shop/histogram?metric=WEIGHT").await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        assert_eq!(body["unit"], "bytes", "{backend:?}: {body}");
+    }
+}
