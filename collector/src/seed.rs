@@ -166,6 +166,33 @@ impl SiteGen {
             let url: Arc<str> = format!("https://{}.example{path}", self.site).into();
             let (pv, path): (Arc<str>, Arc<str>) = (pv.into(), path.into());
             let shared = 0.25 * normal(&mut self.rng); // one slow page view is slow on every metric
+            let site = self.site.clone();
+            let sample_rate = self.sample_rate;
+            // A row of this page view: only the metric's own fields differ.
+            let row =
+                |metric_id: String, metric: MetricName, value: f64, attribution, seq| MetricRow {
+                    site: site.clone(),
+                    page_view_id: pv.clone(),
+                    metric_id,
+                    name: metric.as_str().to_string(),
+                    value,
+                    delta: value,
+                    rating: metric.rate(value).as_str().to_string(),
+                    navigation_type: "navigate".into(),
+                    url: url.clone(),
+                    path: path.clone(),
+                    route: route.into(),
+                    sample_rate,
+                    release: Some(release.into()),
+                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.into()),
+                    form_factor: ff.to_string(),
+                    browser: browser.into(),
+                    engine: engine.to_string(),
+                    country: Some(country.into()),
+                    attribution,
+                    seq,
+                    received_at: t,
+                };
             for (k, &(metric, median, sigma, share)) in METRICS.iter().enumerate() {
                 if share < 1.0 && self.rng.random::<f64>() > share {
                     continue;
@@ -185,29 +212,7 @@ impl SiteGen {
                 } else {
                     value.round().max(0.0)
                 };
-                rows.push(MetricRow {
-                    site: self.site.clone(),
-                    page_view_id: pv.clone(),
-                    metric_id: format!("v1-{i}-{k}"),
-                    name: metric.as_str().to_string(),
-                    value,
-                    delta: value,
-                    rating: metric.rate(value).as_str().to_string(),
-                    navigation_type: "navigate".into(),
-                    url: url.clone(),
-                    path: path.clone(),
-                    route: route.into(),
-                    sample_rate: self.sample_rate,
-                    release: Some(release.into()),
-                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.into()),
-                    form_factor: ff.to_string(),
-                    browser: browser.into(),
-                    engine: engine.to_string(),
-                    country: Some(country.into()),
-                    attribution: None,
-                    seq: 0,
-                    received_at: t,
-                });
+                rows.push(row(format!("v1-{i}-{k}"), metric, value, None, 0));
             }
             // Most page views send their weight (a lost first hide sends none).
             if self.weight_rng.random::<f64>() < WEIGHT_SHARE {
@@ -220,29 +225,13 @@ impl SiteGen {
                     engine == "Blink",
                     heavy_script,
                 );
-                rows.push(MetricRow {
-                    site: self.site.clone(),
-                    page_view_id: pv.clone(),
-                    metric_id: format!("v1-{i}-w"),
-                    name: MetricName::Weight.as_str().to_string(),
+                rows.push(row(
+                    format!("v1-{i}-w"),
+                    MetricName::Weight,
                     value,
-                    delta: value,
-                    rating: MetricName::Weight.rate(value).as_str().to_string(),
-                    navigation_type: "navigate".into(),
-                    url: url.clone(),
-                    path: path.clone(),
-                    route: route.into(),
-                    sample_rate: self.sample_rate,
-                    release: Some(release.into()),
-                    connection: Some(if ff == "phone" { "4g" } else { "wifi" }.into()),
-                    form_factor: ff.to_string(),
-                    browser: browser.into(),
-                    engine: engine.to_string(),
-                    country: Some(country.into()),
-                    attribution: Some(attribution),
-                    seq: 1,
-                    received_at: t,
-                });
+                    Some(attribution),
+                    1,
+                ));
             }
         }
         rows

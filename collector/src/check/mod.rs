@@ -364,6 +364,33 @@ enum Releases<'a> {
     Except(&'a str),
 }
 
+/// The query for an entry's rows of `metric`: SQL narrows by the pattern's
+/// literal prefix, the caller matches the pattern exactly.
+fn entry_query<'a>(
+    site: &'a str,
+    entry: &'a BudgetEntry,
+    metric: MetricName,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    releases: Releases<'a>,
+) -> SampleQuery<'a> {
+    let prefix = entry.path.literal_prefix();
+    let (release, exclude_release) = match releases {
+        Releases::All => (None, None),
+        Releases::Only(r) => (Some(r), None),
+        Releases::Except(r) => (None, Some(r)),
+    };
+    SampleQuery {
+        site,
+        metric: metric.as_str(),
+        path_prefix: (prefix != "/").then_some(prefix),
+        since: Some(since),
+        until: Some(until),
+        release,
+        exclude_release,
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // one query's filters, named at each call
 async fn entry_samples(
     store: &Store,
@@ -374,22 +401,8 @@ async fn entry_samples(
     until: DateTime<Utc>,
     releases: Releases<'_>,
 ) -> Result<Vec<Sample>, sqlx::Error> {
-    let prefix = entry.path.literal_prefix();
-    let (release, exclude_release) = match releases {
-        Releases::All => (None, None),
-        Releases::Only(r) => (Some(r), None),
-        Releases::Except(r) => (None, Some(r)),
-    };
     let rows = store
-        .path_samples(&SampleQuery {
-            site,
-            metric: metric.as_str(),
-            path_prefix: (prefix != "/").then_some(prefix),
-            since: Some(since),
-            until: Some(until),
-            release,
-            exclude_release,
-        })
+        .path_samples(&entry_query(site, entry, metric, since, until, releases))
         .await?;
     // SQL narrowed by the literal prefix (and SQLite's LIKE ignores ASCII
     // case); the pattern decides exactly here.
@@ -409,26 +422,8 @@ async fn entry_weights(
     until: DateTime<Utc>,
     releases: Releases<'_>,
 ) -> Result<Vec<weight::PageWeight>, sqlx::Error> {
-    let prefix = entry.path.literal_prefix();
-    let (release, exclude_release) = match releases {
-        Releases::All => (None, None),
-        Releases::Only(r) => (Some(r), None),
-        Releases::Except(r) => (None, Some(r)),
-    };
-    let rows = store
-        .weight_rows(
-            &SampleQuery {
-                site,
-                metric: MetricName::Weight.as_str(),
-                path_prefix: (prefix != "/").then_some(prefix),
-                since: Some(since),
-                until: Some(until),
-                release,
-                exclude_release,
-            },
-            weight::MAX_ROWS,
-        )
-        .await?;
+    let q = entry_query(site, entry, MetricName::Weight, since, until, releases);
+    let rows = store.weight_rows(&q, weight::MAX_ROWS).await?;
     Ok(rows
         .iter()
         .filter(|r| entry.path.matches(&r.path))
