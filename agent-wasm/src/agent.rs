@@ -400,7 +400,7 @@ impl Cb {
 static ACTIVATED: AtomicBool = AtomicBool::new(false);
 static LOADED: AtomicBool = AtomicBool::new(false);
 
-/// The exported `cb` (from `config.cb`), set by `start`.
+/// The raw export `__strray_cb` (`sys::callback_fn`), set by `start`.
 static CB: Global<OnceCell<JsValue>> = Global(OnceCell::new());
 
 /// A JS function running `c` with `x` and its first argument.
@@ -414,7 +414,7 @@ pub fn untrack_cb(t: f64) -> JsValue {
     cb(Cb::Untrack, t)
 }
 
-/// Entry point of every JS callback (the one closure of `sys::callback_fn`):
+/// Entry point of every JS callback (the export `__strray_cb`, `lib.rs`):
 /// `e` is the event / entry list, or with `b` and `c` a proxy trap's
 /// `(target, this, arguments)`. Only the traps answer (or throw).
 pub fn callback(

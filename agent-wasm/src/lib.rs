@@ -67,6 +67,21 @@ pub fn on_metric(
     report::on_metric(callback);
 }
 
+/// Not API: the entry point of the agent's JS callbacks (listeners,
+/// observers, timers, the fetch / XHR proxy traps), called through the raw
+/// wasm export (`sys::callback_fn`). A trap's `Err` (the page's own call
+/// threw) is rethrown unchanged, after every argument was released.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = "__strray_cb", skip_typescript)]
+pub fn callback(code: u32, x: f64, a: JsValue, b: JsValue, c: JsValue) -> JsValue {
+    let r = agent::callback(code, x, &a, &b, &c);
+    drop((a, b, c));
+    match r {
+        Ok(v) => v,
+        Err(e) => wasm_bindgen::throw_val(e),
+    }
+}
+
 /// The selector the agent would report for `node` (test builds only: see the
 /// `test-exports` feature).
 #[cfg(feature = "test-exports")]

@@ -209,20 +209,17 @@ impl Drop for Observer {
     }
 }
 
-/// The agent's one JS callback: a page-lifetime closure calling
-/// `agent::callback(code, x, ...its arguments)`; each listener / observer /
-/// timer / proxy trap is it bound to its code (`bind`), so there is one
-/// closure, not one per use. `Fn`, not `FnMut`: wasm-bindgen lets an `Fn`
-/// closure be re-entered (a synchronous XHR's `loadend` inside the `send`
-/// trap, a page's `onMetric` callback that clicks or fetches), where an
-/// `FnMut` one would throw "closure invoked recursively" into the page.
+/// The agent's one JS callback: the module's own export `__strray_cb` (see
+/// `lib.rs`) as the raw wasm function, which calls `agent::callback(code, x,
+/// ...its arguments)`; each listener / observer / timer / proxy trap is it
+/// bound to its code (`bind`). An export rather than a wasm-bindgen
+/// `Closure`: nothing is leaked or needs a destructor, it may be re-entered
+/// (a synchronous XHR's `loadend` inside the `send` trap, a page's
+/// `onMetric` callback that clicks or fetches), and the closure machinery
+/// (glue, table shims, destructor registry) is not in the agent (measured in
+/// agent-wasm/METRICS.md).
 pub fn callback_fn() -> JsValue {
-    Closure::<dyn Fn(u32, f64, JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-        |code: u32, x: f64, a: JsValue, b: JsValue, c: JsValue| {
-            crate::agent::callback(code, x, &a, &b, &c)
-        },
-    )
-    .into_js_value()
+    get(&wasm_bindgen::exports(), "__strray_cb")
 }
 
 /// `f.bind(null, a, x)`: a JS function calling `f(a, x, ...its arguments)`.

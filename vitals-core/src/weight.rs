@@ -73,107 +73,60 @@ impl ResourceType {
     /// request: navigations and frames are documents, fetch/XHR are "other"
     /// (Lighthouse's summary does the same), then the response's MIME type
     /// (`contentType`, Chromium 129+) when it says, then the initiator, then
-    /// the URL path's extension.
+    /// the URL path's extension: the first of [`RULES`] that matches.
     pub fn classify(initiator: &str, content_type: &str, url: &str) -> ResourceType {
-        // Tables and one lookup loop rather than `match`/`if` chains: the
-        // agent is built from this, and each compare was code (~1 KB).
-        let eq = |x: &str| x == initiator;
-        if let Some(t) = find(FIRST_BY_INITIATOR, eq) {
-            return t;
-        }
-        if let Some(t) = find(BY_MIME, |p| content_type.starts_with(p)) {
-            return t;
-        }
-        if let Some(t) = find(BY_INITIATOR, eq) {
-            return t;
-        }
         let path = url.get(..until(url, b"?#")).unwrap_or(url);
         // The last path segment's extension (none if that segment has no dot).
         let b = path.as_bytes();
         let ext = match b.iter().rposition(|&c| c == b'.' || c == b'/') {
-            Some(i) if b.get(i) == Some(&b'.') => path.get(i + 1..).unwrap_or(""),
-            _ => "",
+            Some(i) if b.get(i) == Some(&b'.') => b.get(i + 1..).unwrap_or(&[]),
+            _ => &[],
         };
-        find(BY_EXTENSION, |x| x.eq_ignore_ascii_case(ext)).unwrap_or(ResourceType::Other)
+        for rule in RULES.as_bytes().split(|&c| c == b' ') {
+            let (Some(&kind), Some(&ty), Some(p)) = (rule.first(), rule.get(1), rule.get(2..))
+            else {
+                continue;
+            };
+            let hit = match kind {
+                b'I' => p == initiator.as_bytes(),
+                b'M' => content_type.as_bytes().starts_with(p),
+                _ => !ext.is_empty() && p.eq_ignore_ascii_case(ext),
+            };
+            if let Some(&t) = hit
+                .then(|| Self::ALL.get(usize::from(ty.wrapping_sub(b'0'))))
+                .flatten()
+            {
+                return t;
+            }
+        }
+        ResourceType::Other
     }
 }
 
-use ResourceType::{Document, Font, Image, Media, Other, Script, Stylesheet};
-
-/// Initiators that decide the type whatever the response is.
-const FIRST_BY_INITIATOR: &[(&str, ResourceType)] = &[
-    ("navigation", Document),
-    ("iframe", Document),
-    ("frame", Document),
-    ("fetch", Other),
-    ("xmlhttprequest", Other),
-    ("beacon", Other),
-    ("ping", Other),
-];
-
-/// MIME type prefixes. `application/octet-stream`, `text/plain` and an
-/// empty type say nothing, so they are not here and the next rules decide.
-const BY_MIME: &[(&str, ResourceType)] = &[
-    ("text/javascript", Script),
-    ("application/javascript", Script),
-    ("application/x-javascript", Script),
-    ("text/ecmascript", Script),
-    ("application/ecmascript", Script),
-    ("text/css", Stylesheet),
-    ("image/", Image),
-    ("font/", Font),
-    ("application/font-", Font),
-    ("application/x-font-", Font),
-    ("video/", Media),
-    ("audio/", Media),
-    ("text/html", Document),
-    ("application/xhtml+xml", Document),
-    ("application/json", Other),
-    ("application/wasm", Other),
-];
-
-const BY_INITIATOR: &[(&str, ResourceType)] = &[
-    ("script", Script),
-    ("img", Image),
-    ("image", Image),
-    ("imageset", Image),
-    ("input", Image),
-    ("video", Media),
-    ("audio", Media),
-    ("track", Media),
-];
-
-const BY_EXTENSION: &[(&str, ResourceType)] = &[
-    ("js", Script),
-    ("mjs", Script),
-    ("cjs", Script),
-    ("css", Stylesheet),
-    ("png", Image),
-    ("jpg", Image),
-    ("jpeg", Image),
-    ("gif", Image),
-    ("webp", Image),
-    ("avif", Image),
-    ("svg", Image),
-    ("ico", Image),
-    ("woff2", Font),
-    ("woff", Font),
-    ("ttf", Font),
-    ("otf", Font),
-    ("mp4", Media),
-    ("webm", Media),
-    ("mp3", Media),
-    ("m3u8", Media),
-    ("html", Document),
-    ("htm", Document),
-];
-
-fn find(table: &[(&str, ResourceType)], hit: impl Fn(&str) -> bool) -> Option<ResourceType> {
-    table
-        .iter()
-        .find(|(k, _)| !k.is_empty() && hit(k))
-        .map(|e| e.1)
-}
+/// How a request's type is found: rules in order, the first match wins. Each
+/// rule is `<kind><type><pattern>`: kind `I` = the initiator is the pattern,
+/// `M` = the MIME type starts with it, `E` = the URL's extension is it (ASCII
+/// case ignored); type = an index into [`ResourceType::ALL`] (0 document,
+/// 1 script, 2 stylesheet, 3 image, 4 media, 5 font, 6 other). One packed
+/// string and one loop rather than tables of `(&str, type)`: the agent is
+/// built from this, and each table entry's pointer, length and padding took
+/// 12 bytes of wasm data besides the text (agent-wasm/METRICS.md).
+/// `application/octet-stream`, `text/plain` and an empty type say nothing, so
+/// no MIME rule matches them and the next rules decide.
+pub const RULES: &str = concat!(
+    // Initiators that decide the type whatever the response is.
+    "I0navigation I0iframe I0frame I6fetch I6xmlhttprequest I6beacon I6ping ",
+    // MIME type prefixes.
+    "M1text/javascript M1application/javascript M1application/x-javascript ",
+    "M1text/ecmascript M1application/ecmascript M2text/css M3image/ M5font/ ",
+    "M5application/font- M5application/x-font- M4video/ M4audio/ M0text/html ",
+    "M0application/xhtml+xml M6application/json M6application/wasm ",
+    // Initiators, when the MIME type said nothing.
+    "I1script I3img I3image I3imageset I3input I4video I4audio I4track ",
+    // The URL path's extension.
+    "E1js E1mjs E1cjs E2css E3png E3jpg E3jpeg E3gif E3webp E3avif E3svg E3ico ",
+    "E5woff2 E5woff E5ttf E5otf E4mp4 E4webm E4mp3 E4m3u8 E0html E0htm",
+);
 
 /// First index of a byte of `set` in `s`, or `s.len()` (byte positions: the
 /// agent is built from this file, and char-pattern searches and their slicing
@@ -215,7 +168,21 @@ pub fn is_hidden(sizes: [f64; 3], response_start: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::ResourceType::{Document, Font, Image, Media, Other, Script, Stylesheet};
     use super::*;
+
+    #[test]
+    fn every_rule_is_well_formed() {
+        for rule in RULES.split(' ') {
+            let b = rule.as_bytes();
+            assert!(b.len() > 2, "{rule:?}");
+            assert!(matches!(b[0], b'I' | b'M' | b'E'), "{rule:?}");
+            assert!((b'0'..=b'6').contains(&b[1]), "{rule:?}");
+        }
+        // The index order the rules' type digits rely on.
+        assert_eq!(ResourceType::ALL[0], Document);
+        assert_eq!(ResourceType::ALL[6], Other);
+    }
 
     #[test]
     fn classifies_like_lighthouse() {

@@ -190,7 +190,8 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
 
 /// `href` as sent: without the `#fragment`, at most [`MAX_URL_CHARS`] characters.
 pub fn clean_url(href: &str) -> &str {
-    let end = href.find('#').unwrap_or(href.len());
+    // A byte scan, not `find('#')`: that pulls `memchr` (~370 B) into the agent.
+    let end = href.bytes().position(|b| b == b'#').unwrap_or(href.len());
     truncate_chars(href.get(..end).unwrap_or(href), MAX_URL_CHARS)
 }
 
