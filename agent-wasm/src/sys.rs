@@ -90,6 +90,14 @@ pub fn apply(f: &Function, this: &JsValue, args: &[&JsValue]) -> Result<JsValue,
     Reflect::apply(f, this, &a)
 }
 
+/// `new globalThis[class](arg)` through `Reflect.construct` (no import of its
+/// own); `undefined` if that throws.
+pub fn construct(class: &str, arg: &JsValue) -> JsValue {
+    let args = Array::new();
+    args.push(arg);
+    call(&g("Reflect"), "construct", &[&g(class), &args])
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// `globalThis`: every browser the agent supports has it, so js-sys's

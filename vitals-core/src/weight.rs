@@ -135,27 +135,6 @@ fn until(s: &str, set: &[u8]) -> usize {
     s.bytes().position(|b| set.contains(&b)).unwrap_or(s.len())
 }
 
-/// The host name of an absolute URL, lower-case as browsers give it, without
-/// user info or port (Lighthouse's `firstPartyHostnames` are host names);
-/// [`OTHER_HOSTS`] for a URL without one (`blob:`, `data:`).
-pub fn host_of(url: &str) -> &str {
-    let scheme = url.as_bytes().windows(3).position(|w| w == b"://");
-    let rest = match scheme.and_then(|i| url.get(i + 3..)) {
-        Some(r) => r,
-        None => return OTHER_HOSTS,
-    };
-    let auth = rest.get(..until(rest, b"/?#")).unwrap_or(rest);
-    let at = auth.bytes().rposition(|c| c == b'@').map_or(0, |i| i + 1);
-    let auth = auth.get(at..).unwrap_or(auth);
-    let host = if auth.starts_with('[') {
-        // An IPv6 literal keeps its brackets; the port follows them.
-        auth.get(..until(auth, b"]") + 1).unwrap_or(auth)
-    } else {
-        auth.get(..until(auth, b":")).unwrap_or(auth)
-    };
-    if host.is_empty() { OTHER_HOSTS } else { host }
-}
-
 /// Whether a request's sizes are hidden from the page: `[transfer,
 /// encoded, decoded]` all 0 and no `responseStart`, as for a cross-origin
 /// response without `Timing-Allow-Origin`. Such a request is counted as
@@ -260,20 +239,6 @@ mod tests {
         assert!(!is_hidden([300.0, 0.0, 0.0], 5.0)); // an empty 204
         assert!(!is_hidden([0.0, 0.0, 0.0], 5.0)); // an empty 204 from the cache
         assert!(is_hidden([f64::NAN, -1.0, f64::INFINITY], f64::NAN)); // nonsense
-    }
-
-    #[test]
-    fn host_names_without_port_or_user() {
-        assert_eq!(
-            host_of("https://cdn.example.com/a.js?x#y"),
-            "cdn.example.com"
-        );
-        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(host_of("https://u:p@shop.example:443/x"), "shop.example");
-        assert_eq!(host_of("http://[::1]:8787/v1"), "[::1]");
-        assert_eq!(host_of("blob:https://a/uuid"), "a");
-        assert_eq!(host_of("data:text/plain,x"), OTHER_HOSTS);
-        assert_eq!(host_of("https:///x"), OTHER_HOSTS);
     }
 
     #[test]
