@@ -91,6 +91,13 @@ struct Slot {
 }
 
 impl Slot {
+    /// The nine slots of a new page view (one function: `start` and `begin`
+    /// share its code).
+    #[inline(never)]
+    fn fresh() -> [Slot; 9] {
+        core::array::from_fn(|_| Slot::new())
+    }
+
     /// No value yet (< 0), a new id.
     fn new() -> Slot {
         Slot {
@@ -264,7 +271,7 @@ pub fn start(config: JsValue) -> bool {
         nav_url: None,
         soft_start: 0.0,
         soft_iid: 0.0,
-        slots: core::array::from_fn(|_| Slot::new()),
+        slots: Slot::fresh(),
         activation: 0.0,
         first_hidden: f64::INFINITY,
         fcp: f64::NAN,
@@ -325,14 +332,10 @@ pub fn start(config: JsValue) -> bool {
     ];
     with(|a| {
         for &(ty, c) in &LISTENERS {
-            a.listeners.extend(Listener::new(&w, ty, cb(c, 0.0)));
+            a.listen(&w, ty, c);
         }
         if is_prerendering() {
-            a.listeners.extend(Listener::new(
-                &g("document"),
-                "prerenderingchange",
-                cb(Cb::Prerender, 0.0),
-            ));
+            a.listen(&g("document"), "prerenderingchange", Cb::Prerender);
         }
     });
     true
@@ -572,10 +575,7 @@ fn activated() {
     if str_is(&g("document"), "readyState", "complete") {
         timeout_fn(0.0, &cb(Cb::Loaded, 0.0));
     } else {
-        with(|a| {
-            a.listeners
-                .extend(Listener::new(&global(), "load", cb(Cb::Load, 0.0)));
-        });
+        with(|a| a.listen(&global(), "load", Cb::Load));
     }
 }
 
@@ -710,6 +710,14 @@ impl Agent {
                 self.handle(kind, &entries);
             }
             i += 1;
+        }
+    }
+
+    /// Listens for `ty` on `target` (capture) until the agent is dropped.
+    fn listen(&mut self, target: &JsValue, ty: &'static str, c: Cb) {
+        // `push`, not `extend` with the `Option`: one generic fewer in the wasm.
+        if let Some(l) = Listener::new(target, ty, cb(c, 0.0)) {
+            self.listeners.push(l);
         }
     }
 
@@ -1098,7 +1106,7 @@ impl Agent {
         } else {
             "back-forward-cache"
         };
-        self.slots = core::array::from_fn(|_| Slot::new());
+        self.slots = Slot::fresh();
         if ttfb_zero {
             let s = slot_mut(self, MetricName::Ttfb);
             s.value = 0.0;

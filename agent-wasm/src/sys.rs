@@ -143,7 +143,8 @@ pub fn items(v: &JsValue) -> Vec<JsValue> {
     };
     // An index loop: smaller in wasm than collecting `ArrayIter`.
     let n = a.length();
-    let mut out = Vec::with_capacity(n as usize);
+    // `push` without `with_capacity`: the reserve path is code of its own.
+    let mut out = Vec::new();
     for i in 0..n {
         out.push(a.get_unchecked(i));
     }

@@ -12,7 +12,11 @@ pub const MAX_SELECTOR_LEN: usize = 100;
 
 /// Length in JS string units.
 pub fn js_len(s: &str) -> usize {
-    s.encode_utf16().count()
+    // One unit per character, two for one outside the BMP (a 4-byte UTF-8
+    // sequence, lead byte 0xF0..): counted over bytes, without decoding.
+    s.bytes()
+        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 /// JS `Array.prototype.sort` order for strings: by UTF-16 code units.
@@ -117,6 +121,13 @@ impl SelectorBuilder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn js_len_counts_utf16_units() {
+        for t in ["", "abc", "é", "€", "😀", "a😀€b\u{10FFFF}", "日本語"] {
+            assert_eq!(js_len(t), t.encode_utf16().count(), "{t:?}");
+        }
+    }
+
     use super::*;
     use alloc::string::ToString;
 

@@ -182,10 +182,19 @@ impl<'de> Deserialize<'de> for Attribution {
 
 /// Cuts `s` to at most `max` characters (on a character boundary).
 pub fn truncate_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s.get(..i).unwrap_or(s),
-        None => s,
+    // Counted over bytes (a character starts at every byte that is not a UTF-8
+    // continuation byte): `char_indices` decodes each character, code the agent
+    // need not carry.
+    let mut n = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if n == max {
+                return s.get(..i).unwrap_or(s);
+            }
+            n += 1;
+        }
     }
+    s
 }
 
 /// `href` as sent: without the `#fragment`, at most [`MAX_URL_CHARS`] characters.
@@ -321,6 +330,16 @@ mod tests {
     fn strings_are_cut_on_character_boundaries() {
         assert_eq!(truncate_chars("héllo", 2), "hé");
         assert_eq!(truncate_chars("abc", 5), "abc");
+        assert_eq!(truncate_chars("a😀€b", 3), "a😀€");
+        assert_eq!(truncate_chars("😀😀", 1), "😀");
+        assert_eq!(truncate_chars("abc", 0), "");
+        assert_eq!(truncate_chars("", 3), "");
+        // The same cut as counting `char`s, on every prefix length.
+        let s = "aé€😀b\u{10FFFF}c";
+        for max in 0..10 {
+            let by_chars: String = s.chars().take(max).collect();
+            assert_eq!(truncate_chars(s, max), by_chars);
+        }
         assert_eq!(clean_url("https://a.example/p#x"), "https://a.example/p");
         assert_eq!(clean_url(&"é".repeat(3000)).chars().count(), MAX_URL_CHARS);
     }

@@ -29,7 +29,7 @@ pub struct AgentDist {
 /// met without page weight (19,531 B) and exceeded by it (issue 17: +2,131 B);
 /// this sits just above today's size so any growth fails the build: lower it
 /// with every size win. `tests/browser/agent-size.test.mjs` reads this line.
-pub const BROTLI_BUDGET_BYTES: u64 = 20_400;
+pub const BROTLI_BUDGET_BYTES: u64 = 20_250;
 
 /// Flags wasm-opt needs for rustc's wasm32 output once the target-features
 /// section is gone (toolchain.md pitfall 2), and the size passes: merge
