@@ -83,6 +83,9 @@ enum Task {
         #[arg(long)]
         reuse_image: bool,
     },
+    /// Make deploy-test's two base images from Debian packages (mmdebstrap |
+    /// podman import) unless they exist; `.ci/run` runs it in the background.
+    DeployBases,
     /// Container image size and cold start (podman run → /healthz answers).
     BenchImage {
         #[arg(long, default_value_t = 5)]
@@ -121,6 +124,7 @@ fn main() -> Result<()> {
             static_only,
             reuse_image,
         } => deploy::test(static_only, reuse_image),
+        Task::DeployBases => deploy::base_images().map(drop),
         Task::BenchImage { runs } => deploy::bench(runs.max(1)),
         Task::BenchAgent { loads } => bench_agent::run(loads.max(10)),
         Task::BenchOpenMode { beacons } => bench_open::run(beacons),
