@@ -409,6 +409,8 @@ impl SpoolReader {
                 if merge.rows() >= merge_rows {
                     break;
                 }
+                // Staged: its rows need not stay in memory while the next are read.
+                rows = Vec::new();
                 match self.oldest(last, batch_rows).await {
                     Ok(Some((_, next_last, next_rows, next_bytes))) => {
                         // Set before staging: a refusal covers this chunk too.
