@@ -375,14 +375,7 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let collector_bin = match std::env::var_os("STRRAY_BENCH_COLLECTOR") {
         Some(bin) => std::path::PathBuf::from(bin),
         None => {
-            crate::run(crate::cargo().current_dir(&root).args([
-                "build",
-                "--release",
-                "-p",
-                "collector",
-                "--bin",
-                "strray-collector",
-            ]))?;
+            crate::build_release_collector()?;
             root.join("target/release/strray-collector")
         }
     };
