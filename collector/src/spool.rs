@@ -263,18 +263,36 @@ impl SpoolReader {
             return Ok(None);
         };
         let (first, last): (i64, i64) = (first.try_get("id")?, last.try_get("id")?);
-        let mut rows = Vec::new();
+        let mut bodies = Vec::with_capacity(entries.len());
         let mut bytes = 0;
         for e in &entries {
             let body: Vec<u8> = e.try_get("body")?;
             bytes += body.len() as u64;
-            match serde_json::from_slice::<Vec<MetricRow>>(&body) {
+            bodies.push((e.try_get::<i64, _>("id")?, body));
+        }
+        drop(entries);
+        // Parsed off the runtime's worker threads: a merge reads chunk after
+        // chunk, and parsing each (thousands of rows) on a worker delayed the
+        // spool's group commit on it (issue 16: paced p99 latency).
+        let parsed = tokio::task::spawn_blocking(move || {
+            bodies
+                .into_iter()
+                .map(|(id, body)| (id, serde_json::from_slice::<Vec<MetricRow>>(&body)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "parsing spool entries failed");
+            sqlx::Error::WorkerCrashed
+        })?;
+        let mut rows = Vec::new();
+        for (id, entry) in parsed {
+            match entry {
                 Ok(r) => rows.extend(r),
                 // Unreadable only if the file was damaged or written by
                 // another version: it must neither block the rest nor vanish
                 // with the range deleted after this batch, so it moves aside.
                 Err(err) => {
-                    let id: i64 = e.try_get("id")?;
                     sqlx::query(
                         "INSERT OR REPLACE INTO spool_unreadable
                          SELECT id, received_ms, rows, body FROM spool WHERE id = ?",
