@@ -50,6 +50,13 @@ pub struct Settings {
     #[arg(long, env = "STRRAY_BATCH_ROWS", default_value_t = 8_000)]
     pub batch_rows: usize,
 
+    // Why 64 000: README "Performance" (issue 16: the rollup trigger's cost
+    // per row falls with the rows it sums at once).
+    /// Rows the spool drainer stores in one PostgreSQL transaction at most
+    /// (staged by COPY, upserted by one statement); 0: batch by batch.
+    #[arg(long, env = "STRRAY_MERGE_ROWS", default_value_t = 64_000)]
+    pub merge_rows: usize,
+
     // Why 1: README "Performance" (concurrent batches wait on each other's rollup rows).
     /// Batches written to the database concurrently.
     #[arg(long, env = "STRRAY_WRITER_CONCURRENCY", default_value_t = 1)]

@@ -96,6 +96,27 @@ impl IngestStats {
         accepted.saturating_sub(done)
     }
 
+    /// Counts rows just committed (stored, or superseded by a newer send in
+    /// the same write) given their receive times, as one written batch.
+    pub(crate) fn record_stored(
+        &self,
+        received: impl ExactSizeIterator<Item = chrono::DateTime<chrono::Utc>>,
+        started: Instant,
+    ) {
+        let k = received.len() as u64;
+        self.rows_stored.fetch_add(k, Ordering::SeqCst);
+        self.batches_written.fetch_add(1, Ordering::Relaxed);
+        self.last_batch_rows.store(k, Ordering::Relaxed);
+        self.last_flush_micros
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let now = chrono::Utc::now();
+        for at in received {
+            let lag = (now - at).num_milliseconds().max(0) as u64;
+            self.rollup_lag.record(lag);
+        }
+        self.touch_progress();
+    }
+
     fn touch_progress(&self) {
         self.last_progress_ms.store(now_ms(), Ordering::Relaxed);
     }
@@ -307,19 +328,7 @@ pub(crate) async fn write_batch(store: &Store, mut batch: Vec<MetricRow>, stats:
         let started = Instant::now();
         let err = match store.insert_metrics(&part).await {
             Ok(()) => {
-                let k = part.len() as u64;
-                stats.rows_stored.fetch_add(k, Ordering::SeqCst);
-                stats.batches_written.fetch_add(1, Ordering::Relaxed);
-                stats.last_batch_rows.store(k, Ordering::Relaxed);
-                stats
-                    .last_flush_micros
-                    .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                let now = chrono::Utc::now();
-                for r in &part {
-                    let lag = (now - r.received_at).num_milliseconds().max(0) as u64;
-                    stats.rollup_lag.record(lag);
-                }
-                stats.touch_progress();
+                stats.record_stored(part.iter().map(|r| r.received_at), started);
                 backoff = Duration::from_millis(50);
                 continue;
             }

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -28,7 +28,7 @@ use sqlx::sqlite::{
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::ingest::{IngestStats, write_batch};
-use crate::storage::{MetricRow, Store};
+use crate::storage::{Merge, MetricRow, Store, is_transient};
 
 /// Why an append was not accepted.
 #[derive(Debug)]
@@ -209,17 +209,37 @@ async fn appender(
     }
 }
 
+/// Appends in one multi-row INSERT at most (a whole group): 3 parameters
+/// each, well under SQLite's 32 766.
+const APPENDS_PER_STATEMENT: usize = GROUP_MAX;
+
 async fn commit_group(pool: &SqlitePool, group: &[Append]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    for a in group {
-        sqlx::query("INSERT INTO spool (received_ms, rows, body) VALUES (?, ?, ?)")
-            .bind(a.received_ms)
-            .bind(a.rows)
-            .bind(&a.body)
-            .execute(&mut *tx)
-            .await?;
+    // One statement per group, not one per append: each statement is a round
+    // trip to sqlx's SQLite worker thread, and those thread switches were a
+    // third of the collector's CPU under load (perf, issue 16).
+    for part in group.chunks(APPENDS_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO spool (received_ms, rows, body) ");
+        insert.push_values(part, |mut row, a| {
+            row.push_bind(a.received_ms)
+                .push_bind(a.rows)
+                .push_bind(a.body.as_slice());
+        });
+        // Group sizes vary: not worth a cached prepared statement each.
+        insert.build().persistent(false).execute(&mut *tx).await?;
     }
     tx.commit().await
+}
+
+/// Spool entries read together: (first id, last id, their rows, their bytes).
+type Chunk = (i64, i64, Vec<MetricRow>, u64);
+
+/// What a drain step did; Err: it failed (logged), so back off.
+type Step = Result<Drained, ()>;
+
+enum Drained {
+    Nothing,
+    Some,
 }
 
 /// The draining half: reads the oldest entries, deletes them once stored.
@@ -230,12 +250,11 @@ pub struct SpoolReader {
 }
 
 impl SpoolReader {
-    /// The oldest entries, about `max_rows` rows: (first id, last id, rows, bytes).
-    async fn oldest(
-        &self,
-        max_rows: usize,
-    ) -> Result<Option<(i64, i64, Vec<MetricRow>, u64)>, sqlx::Error> {
-        let entries = sqlx::query("SELECT id, body FROM spool ORDER BY id LIMIT ?")
+    /// The oldest entries after id `after`, about `max_rows` rows: (first
+    /// id, last id, rows, bytes).
+    async fn oldest(&self, after: i64, max_rows: usize) -> Result<Option<Chunk>, sqlx::Error> {
+        let entries = sqlx::query("SELECT id, body FROM spool WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
             // Beacons carry ~4 metrics: about `max_rows` rows.
             .bind((max_rows / 4).clamp(1, 25_000) as i64)
             .fetch_all(&self.pool)
@@ -244,18 +263,36 @@ impl SpoolReader {
             return Ok(None);
         };
         let (first, last): (i64, i64) = (first.try_get("id")?, last.try_get("id")?);
-        let mut rows = Vec::new();
+        let mut bodies = Vec::with_capacity(entries.len());
         let mut bytes = 0;
         for e in &entries {
             let body: Vec<u8> = e.try_get("body")?;
             bytes += body.len() as u64;
-            match serde_json::from_slice::<Vec<MetricRow>>(&body) {
+            bodies.push((e.try_get::<i64, _>("id")?, body));
+        }
+        drop(entries);
+        // Parsed off the runtime's worker threads: a merge reads chunk after
+        // chunk, and parsing each (thousands of rows) on a worker delayed the
+        // spool's group commit on it (issue 16: paced p99 latency).
+        let parsed = tokio::task::spawn_blocking(move || {
+            bodies
+                .into_iter()
+                .map(|(id, body)| (id, serde_json::from_slice::<Vec<MetricRow>>(&body)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "parsing spool entries failed");
+            sqlx::Error::WorkerCrashed
+        })?;
+        let mut rows = Vec::new();
+        for (id, entry) in parsed {
+            match entry {
                 Ok(r) => rows.extend(r),
                 // Unreadable only if the file was damaged or written by
                 // another version: it must neither block the rest nor vanish
                 // with the range deleted after this batch, so it moves aside.
                 Err(err) => {
-                    let id: i64 = e.try_get("id")?;
                     sqlx::query(
                         "INSERT OR REPLACE INTO spool_unreadable
                          SELECT id, received_ms, rows, body FROM spool WHERE id = ?",
@@ -299,31 +336,43 @@ impl SpoolReader {
         Ok(())
     }
 
-    /// Drains until `stop` is set and the spool is empty, or forever.
+    /// Drains until `stop` is set and the spool is empty, or forever. On
+    /// PostgreSQL about `merge_rows` rows go into one `Merge` (0: batch by
+    /// batch, as on SQLite).
     pub async fn drain(
         self,
         store: Store,
         ingest: Arc<IngestStats>,
         batch_rows: usize,
+        merge_rows: usize,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut backoff = Duration::from_millis(50);
+        // Entries up to this id go batch by batch: their merge was refused,
+        // and the batch writer finds and dead-letters the refused rows.
+        let mut batch_by_batch = 0;
         loop {
-            match self.oldest(batch_rows).await {
-                Ok(Some((first, last, rows, bytes))) => {
-                    let n = rows.len() as u64;
-                    write_batch(&store, rows, &ingest).await;
-                    self.stats.rows_drained.fetch_add(n, Ordering::Relaxed);
-                    if let Err(e) = self.remove(first, last, bytes).await {
-                        // Stored but still spooled: replayed later, harmlessly.
-                        tracing::error!(error = %e, "could not remove drained spool entries");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    } else {
-                        backoff = Duration::from_millis(50);
+            let step = match self.oldest(0, batch_rows).await {
+                Ok(Some(chunk)) if merge_rows > 0 && chunk.0 > batch_by_batch => {
+                    match store.begin_merge().await {
+                        Some(merge) => {
+                            let limits = (batch_rows, merge_rows);
+                            self.merge(merge, &ingest, chunk, limits, &mut batch_by_batch)
+                                .await
+                        }
+                        None => self.write(&store, &ingest, chunk).await,
                     }
                 }
-                Ok(None) => {
+                Ok(Some(chunk)) => self.write(&store, &ingest, chunk).await,
+                Ok(None) => Ok(Drained::Nothing),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the spool failed; retrying");
+                    Err(())
+                }
+            };
+            match step {
+                Ok(Drained::Some) => backoff = Duration::from_millis(50),
+                Ok(Drained::Nothing) => {
                     if *stop.borrow() {
                         return;
                     }
@@ -333,11 +382,100 @@ impl SpoolReader {
                         _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the spool failed; retrying");
+                Err(()) => {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
+            }
+        }
+    }
+
+    /// Stores one chunk with the batch writer (which retries while the
+    /// database is unreachable and dead-letters refused rows), then removes it.
+    async fn write(&self, store: &Store, ingest: &IngestStats, chunk: Chunk) -> Step {
+        let (first, last, rows, bytes) = chunk;
+        let n = rows.len() as u64;
+        write_batch(store, rows, ingest).await;
+        self.stats.rows_drained.fetch_add(n, Ordering::Relaxed);
+        self.removed(first, last, bytes).await
+    }
+
+    /// Stages `chunk` and the entries after it, up to about `merge_rows` rows
+    /// (or what the spool holds), and stores them in one transaction. A merge
+    /// the database refuses for a row's content is rolled back and its entries
+    /// go batch by batch (`batch_by_batch`); a connectivity error retries it.
+    async fn merge(
+        &self,
+        merge: Result<Merge, sqlx::Error>,
+        ingest: &IngestStats,
+        chunk: Chunk,
+        (batch_rows, merge_rows): (usize, usize),
+        batch_by_batch: &mut i64,
+    ) -> Step {
+        enum Failure {
+            Spool(sqlx::Error),
+            Db(sqlx::Error),
+        }
+        let started = Instant::now();
+        let (first, mut last, mut rows, mut bytes) = chunk;
+        let mut received = Vec::new();
+        let stored = async {
+            let mut merge = merge.map_err(Failure::Db)?;
+            loop {
+                merge.stage(&rows).await.map_err(Failure::Db)?;
+                received.extend(rows.iter().map(|r| r.received_at));
+                if merge.rows() >= merge_rows {
+                    break;
+                }
+                // Staged: its rows need not stay in memory while the next are read.
+                rows = Vec::new();
+                match self.oldest(last, batch_rows).await {
+                    Ok(Some((_, next_last, next_rows, next_bytes))) => {
+                        // Set before staging: a refusal covers this chunk too.
+                        last = next_last;
+                        rows = next_rows;
+                        bytes += next_bytes;
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(Failure::Spool(e)),
+                }
+            }
+            merge.commit().await.map_err(Failure::Db)
+        }
+        .await;
+        match stored {
+            Ok(()) => {
+                let n = received.len() as u64;
+                ingest.record_stored(received.into_iter(), started);
+                self.stats.rows_drained.fetch_add(n, Ordering::Relaxed);
+                self.removed(first, last, bytes).await
+            }
+            Err(Failure::Spool(e)) => {
+                tracing::error!(error = %e, "reading the spool failed; retrying");
+                Err(())
+            }
+            Err(Failure::Db(e)) => {
+                ingest.write_errors.fetch_add(1, Ordering::Relaxed);
+                if is_transient(&e) {
+                    tracing::warn!(error = %e, "merge failed; retrying");
+                    Err(())
+                } else {
+                    tracing::warn!(error = %e, first, last, "database refused a merge; writing its entries batch by batch to find the refused rows");
+                    *batch_by_batch = last;
+                    Ok(Drained::Some)
+                }
+            }
+        }
+    }
+
+    /// Removes stored entries; on failure they stay and are replayed later,
+    /// which changes nothing (the upsert keeps the first of equal seqs).
+    async fn removed(&self, first: i64, last: i64, bytes: u64) -> Step {
+        match self.remove(first, last, bytes).await {
+            Ok(()) => Ok(Drained::Some),
+            Err(e) => {
+                tracing::error!(error = %e, "could not remove drained spool entries");
+                Err(())
             }
         }
     }

@@ -84,6 +84,7 @@ impl Application {
                     store.clone(),
                     stats.clone(),
                     settings.batch_rows,
+                    settings.merge_rows,
                     stop_rx,
                 ));
                 (Some(spool), Some((stop, task)))

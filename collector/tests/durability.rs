@@ -390,6 +390,20 @@ async fn sigterm_during_an_outage_exits_non_zero_with_the_exact_loss() {
 /// ingest never stalls — no beacon is shed, every send got a 2xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_poison_row_mid_stream_is_dead_lettered_and_ingest_never_stalls() {
+    poison_rows_mid_stream(None).await;
+}
+
+/// The same through the spool: the drainer's merge holding a poison row is
+/// refused whole, and its entries go batch by batch so that only the poison
+/// rows are dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_row_in_a_spool_merge_is_dead_lettered_and_the_rest_stored() {
+    let spool = spool_path();
+    poison_rows_mid_stream(Some(spool.clone())).await;
+    let _ = std::fs::remove_dir_all(spool.parent().unwrap());
+}
+
+async fn poison_rows_mid_stream(spool_path: Option<PathBuf>) {
     let url = create_database(&admin_url()).await;
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     let store = collector::storage::Store::connect(&url).await.unwrap();
@@ -407,6 +421,7 @@ async fn a_poison_row_mid_stream_is_dead_lettered_and_ingest_never_stalls() {
         rate_limit_client: 0,
         // Room to accept beacons throughout an outage or a slow stretch.
         queue_capacity: 100_000,
+        spool_path,
         ..Settings::default()
     })
     .await

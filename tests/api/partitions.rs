@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use collector::storage::{MetricRow, Store};
-use integration_tests::{Backend, TestApp, metric_row, spawn_app};
+use integration_tests::{Backend, TestApp, Write, metric_row, spawn_app, write_rows};
 
 fn row(pv: &str, metric_id: &str, value: f64, seq: i64, at: DateTime<Utc>) -> MetricRow {
     MetricRow {
@@ -125,8 +125,8 @@ async fn a_resend_after_midnight_updates_the_row_of_the_day_the_metric_was_creat
     );
 }
 
-#[tokio::test]
-async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
+/// Late re-sends, through the batch writer or the spool drainer's merge.
+async fn late_resends_update_the_first_row(how: Write) {
     let app = spawn_app(Backend::Postgres).await;
     let now = Utc::now();
     let created = now - Duration::days(3);
@@ -137,15 +137,15 @@ async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
     let id = format!("v1-{}-7", created.timestamp_millis());
     let first_at = created + Duration::minutes(1);
     let first = row("pv-tab", &id, 2000.0, 0, first_at);
-    app.store.insert_metrics(&[first]).await.unwrap();
+    write_rows(&app.store, how, &[&[first]]).await;
     // The tab stayed open for three days; this re-send is outside the 48 h
     // window, so its own partition day would be today's. It comes in a batch
     // with an ordinary row, as it would from the writer.
     let resend = row("pv-tab", &id, 3000.0, 1, now);
     let other = row("pv-new", "m-new", 1500.0, 0, now);
-    app.store.insert_metrics(&[other, resend]).await.unwrap();
+    write_rows(&app.store, how, &[&[other, resend]]).await;
     let stale = row("pv-tab", &id, 1.0, 0, now);
-    app.store.insert_metrics(&[stale]).await.unwrap();
+    write_rows(&app.store, how, &[&[stale]]).await;
 
     let (value, seq, received): (f64, i64, DateTime<Utc>) = sqlx::query_as(
         "SELECT value, seq, received_at FROM metric WHERE site = 'shop' AND page_view_id = 'pv-tab'",
@@ -176,9 +176,9 @@ async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
     // there by its next re-send even after midnight has passed.
     let old_id = format!("v1-{}-9", (now - Duration::days(4)).timestamp_millis());
     let late_first = row("pv-late", &old_id, 800.0, 0, now);
-    app.store.insert_metrics(&[late_first]).await.unwrap();
+    write_rows(&app.store, how, &[&[late_first]]).await;
     let late_again = row("pv-late", &old_id, 900.0, 1, now + Duration::days(1));
-    app.store.insert_metrics(&[late_again]).await.unwrap();
+    write_rows(&app.store, how, &[&[late_again]]).await;
     let late: Vec<(f64, String)> = sqlx::query_as(
         "SELECT value, tableoid::regclass::text FROM metric WHERE page_view_id = 'pv-late'",
     )
@@ -187,6 +187,16 @@ async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
     .unwrap();
     assert_eq!(late, vec![(900.0, partition_of(now))]);
     assert_eq!(rollup_totals(&app).await, (3, 3));
+}
+
+#[tokio::test]
+async fn a_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
+    late_resends_update_the_first_row(Write::Batch).await;
+}
+
+#[tokio::test]
+async fn a_merged_resend_days_after_creation_updates_the_first_row_wherever_it_is() {
+    late_resends_update_the_first_row(Write::Merge).await;
 }
 
 #[tokio::test]

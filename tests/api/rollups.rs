@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use collector::storage::{MetricRow, Store};
-use integration_tests::{Backend, metric_row, spawn_app};
+use integration_tests::{Backend, Write, metric_row, spawn_app, write_rows};
 
 /// (rollup table, its live cells, the same cells recomputed from `metric`).
 /// Cells a re-send emptied stay behind with 0 samples; weights are compared to
@@ -158,33 +158,43 @@ fn scenario() -> (Vec<MetricRow>, Vec<MetricRow>, Vec<MetricRow>) {
     (rows, batch, stale)
 }
 
-#[tokio::test]
-async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
+/// Through the batch writer and through the spool drainer's merges alike.
+/// In a merge the batches are chunks of one transaction: a stale re-send
+/// before a newer one, and an equal-seq one after it (the first received
+/// stays), must be sorted out inside the merge as across batches.
+async fn rollups_follow_inserts_resends_and_updates(how: Write) {
     let app = spawn_app(Backend::Postgres).await;
     let Store::Postgres(pool) = &app.store else {
         unreachable!()
     };
     let (rows, batch, stale) = scenario();
-    app.store.insert_metrics(&rows[..100]).await.unwrap();
-    app.store.insert_metrics(&rows[100..]).await.unwrap();
+    write_rows(&app.store, how, &[&rows[..100], &rows[100..]]).await;
     let first = assert_rollups_match(pool, "inserts").await;
     assert!(
         first.iter().all(|&n| n >= 8),
         "too few cells to test: {first:?}"
     );
-    app.store.insert_metrics(&batch).await.unwrap();
-    app.store.insert_metrics(&stale).await.unwrap();
+    // The same beacon again, equal seq and another value: must not win.
+    let equal: Vec<MetricRow> = batch
+        .iter()
+        .map(|r| MetricRow {
+            value: 4242.0,
+            ..r.clone()
+        })
+        .collect();
+    write_rows(&app.store, how, &[&stale, &batch, &equal]).await;
     assert_rollups_match(pool, "re-sends").await;
-    let (newer, stale_stored): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE seq = 2), COUNT(*) FILTER (WHERE value = 1.0) FROM metric",
+    let (newer, stale_stored, equal_stored): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE seq = 2), COUNT(*) FILTER (WHERE value = 1.0),
+                COUNT(*) FILTER (WHERE value = 4242.0) FROM metric",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(
-        (newer, stale_stored),
-        (54, 0),
-        "newer re-sends stored, stale ones not"
+        (newer, stale_stored, equal_stored),
+        (54, 0, 0),
+        "newer re-sends stored; stale and equal-seq ones not"
     );
 
     // An analyst corrects data in SQL: rollups follow statements they did not see coming.
@@ -198,6 +208,16 @@ async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
         .await
         .unwrap();
     assert_rollups_match(pool, "direct UPDATE").await;
+}
+
+#[tokio::test]
+async fn rollups_equal_the_stored_rows_through_inserts_resends_and_updates() {
+    rollups_follow_inserts_resends_and_updates(Write::Batch).await;
+}
+
+#[tokio::test]
+async fn rollups_equal_the_stored_rows_through_merged_inserts_and_resends() {
+    rollups_follow_inserts_resends_and_updates(Write::Merge).await;
 }
 
 /// The SQLite twins of `CHECKS` (epoch hours and days; buckets from `hist_bucket`).

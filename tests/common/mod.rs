@@ -16,6 +16,36 @@ pub enum Backend {
 
 pub const BACKENDS: [Backend; 2] = [Backend::Postgres, Backend::Sqlite];
 
+/// How a test stores rows: the batch writer's one statement per batch, or
+/// the spool drainer's merge (PostgreSQL: batches staged by COPY, one upsert).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Batch,
+    Merge,
+}
+
+/// Stores `batches` in order: each with its own statement, or all in one merge.
+pub async fn write_rows(store: &Store, how: Write, batches: &[&[MetricRow]]) {
+    match how {
+        Write::Batch => {
+            for b in batches {
+                store.insert_metrics(b).await.expect("batch stored");
+            }
+        }
+        Write::Merge => {
+            let mut merge = store
+                .begin_merge()
+                .await
+                .expect("merges are PostgreSQL's")
+                .expect("merge begun");
+            for b in batches {
+                merge.stage(b).await.expect("batch staged");
+            }
+            merge.commit().await.expect("merge committed");
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub store: Store,

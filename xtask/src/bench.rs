@@ -370,14 +370,15 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let root = crate::root();
     // fsync, synchronous commit and full-page writes on: "durable" means on disk.
     let pg = TempPostgres::start_durable()?;
-    crate::run(crate::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "collector",
-        "--bin",
-        "strray-collector",
-    ]))?;
+    // STRRAY_BENCH_COLLECTOR: another build (e.g. the design before a change)
+    // measured in the same session as this one, instead of building this tree.
+    let collector_bin = match std::env::var_os("STRRAY_BENCH_COLLECTOR") {
+        Some(bin) => std::path::PathBuf::from(bin),
+        None => {
+            crate::build_release_collector()?;
+            root.join("target/release/strray-collector")
+        }
+    };
     // The load as a wrk script, for site `bench` and, the same load for other
     // sites, the warm-up (not counted) and the paced run.
     let script_for = |site: &str, base: &str, extra: &str| -> Result<std::path::PathBuf> {
@@ -438,7 +439,6 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     // The collector on PostgreSQL. Migrations first, timed on their own: a
     // deploy or restart starts on a migrated database, and that start is the
     // readiness figure.
-    let collector_bin = root.join("target/release/strray-collector");
     let migrate_started = Instant::now();
     let status = Command::new(&collector_bin)
         .arg("migrate")
@@ -554,6 +554,12 @@ pub fn ingest(secs: u32, connections: u32) -> Result<()> {
     let ceiling_rate = ceiling.requests as f64 / ceiling.secs;
 
     println!("command: cargo xtask bench-ingest --secs {secs} --connections {connections}");
+    if let Some(bin) = std::env::var_os("STRRAY_BENCH_COLLECTOR") {
+        println!(
+            "collector: STRRAY_BENCH_COLLECTOR={}",
+            bin.to_string_lossy()
+        );
+    }
     println!(
         "wrk -t2 -c{connections} -d{secs}s, 710–760-byte beacons (4 metrics each, values, URLs, browsers and releases varied), 2 cores shared by wrk, server and PostgreSQL (default durable settings: fsync, synchronous_commit, full_page_writes on), after a {WARMUP_SECS} s warm-up of the same load for another site"
     );

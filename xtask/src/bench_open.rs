@@ -53,14 +53,7 @@ fn metric(text: &str, name: &str) -> u64 {
 
 pub fn run(beacons: u64) -> Result<()> {
     let root = crate::root();
-    crate::run(crate::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "collector",
-        "--bin",
-        "strray-collector",
-    ]))?;
+    crate::build_release_collector()?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));

@@ -18,14 +18,7 @@ pub fn run(rows: u64, site: &str) -> Result<()> {
             (pg.url.clone(), Some(pg))
         }
     };
-    crate::run(crate::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "collector",
-        "--bin",
-        "strray-collector",
-    ]))?;
+    crate::build_release_collector()?;
     let bin = root.join("target/release/strray-collector");
     let exists = Command::new("psql")
         .args([

@@ -22,14 +22,7 @@ impl Drop for KillOnDrop {
 pub fn run(collector_port: u16, site_port: u16) -> Result<()> {
     let root = crate::root();
     let dist = crate::agent::build()?;
-    crate::run(crate::cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "collector",
-        "--bin",
-        "strray-collector",
-    ]))?;
+    crate::build_release_collector()?;
     let demo_dir = root.join("target/demo");
     std::fs::create_dir_all(&demo_dir)?;
     let collector_origin = format!("http://localhost:{collector_port}");

@@ -176,6 +176,18 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Builds the release collector (the benchmarks' and the demo's).
+pub fn build_release_collector() -> Result<()> {
+    run(cargo().current_dir(root()).args([
+        "build",
+        "--release",
+        "-p",
+        "collector",
+        "--bin",
+        "strray-collector",
+    ]))
+}
+
 pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }

@@ -4,6 +4,7 @@
 
 pub use alerts::{AlertLeader, AlertRecord, AlertStateRow};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+pub use postgres::Merge;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -189,6 +190,15 @@ impl Store {
         match self {
             Store::Postgres(p) => postgres::insert_metrics(p, rows).await,
             Store::Sqlite(p) => sqlite::insert_metrics(p, rows).await,
+        }
+    }
+
+    /// A transaction that stores many batches at once (PostgreSQL; see
+    /// `Merge`). None on SQLite, whose writer stores batch by batch.
+    pub async fn begin_merge(&self) -> Option<Result<Merge, sqlx::Error>> {
+        match self {
+            Store::Postgres(p) => Some(Merge::begin(p).await),
+            Store::Sqlite(_) => None,
         }
     }
 

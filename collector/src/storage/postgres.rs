@@ -1,6 +1,6 @@
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, Postgres};
 use sqlx::query::Query;
@@ -36,9 +36,10 @@ static UPSERT: LazyLock<String> =
 /// name, so the row is looked up by its key in every partition (one index probe
 /// each) and updated there; only metrics stored nowhere are inserted. The
 /// update keeps `received_at`, so the row stays within its day's query window.
-static UPSERT_LATE: LazyLock<String> = LazyLock::new(|| {
+/// `source` is a query yielding the batch's columns (`BATCH_ROWS`' names).
+fn upsert_late(source: &str) -> String {
     format!(
-        "WITH t AS (SELECT * FROM {BATCH_ROWS}),
+        "WITH t AS ({source}),
          updated AS (
             UPDATE metric m SET value = t.v, delta = t.d, rating = t.r,
                 attribution = t.a::jsonb, seq = t.sq, url = t.u
@@ -49,7 +50,10 @@ static UPSERT_LATE: LazyLock<String> = LazyLock::new(|| {
                            WHERE m.site = t.s AND m.page_view_id = t.pv AND m.metric_id = t.mid)
          {ON_CONFLICT}"
     )
-});
+}
+
+static UPSERT_LATE: LazyLock<String> =
+    LazyLock::new(|| upsert_late(&format!("SELECT * FROM {BATCH_ROWS}")));
 
 /// One multi-row statement per batch (two, in one transaction, when it holds
 /// late re-sends).
@@ -113,6 +117,168 @@ fn bind_rows<'q>(
         .bind(col(rows, |r| r.seq))
         .bind(col(rows, |r| r.received_at))
         .bind(rows.iter().map(|(_, d)| *d).collect::<Vec<_>>())
+}
+
+/// A merge's staging table: one per session (TEMP: no WAL), emptied by each
+/// commit. Its columns carry `BATCH_ROWS`' names so that the upserts read
+/// either source; `ord` is the arrival order (dedupe keeps the first of equal
+/// seqs) and `late` marks rows for `upsert_late`.
+/// (Not `IF NOT EXISTS`: its notice would be logged at every merge.)
+const CREATE_STAGE: &str = "DO $$ BEGIN
+    IF to_regclass('pg_temp.metric_stage') IS NULL THEN
+        CREATE TEMP TABLE metric_stage (
+            ord int8, late bool, dy date, s text, pv text, mid text, n text, v float8,
+            d float8, r text, nt text, u text, p text, rt text, sr float8, rel text, con text,
+            ff text, b text, e text, c text, a text, sq int8, ra timestamptz)
+        ON COMMIT DELETE ROWS;
+    END IF;
+END $$";
+
+const COPY_STAGE: &str = "COPY pg_temp.metric_stage (ord, late, dy, s, pv, mid, n, v, d, r, nt, \
+        u, p, rt, sr, rel, con, ff, b, e, c, a, sq, ra) FROM STDIN (FORMAT binary)";
+
+/// One staged row per key, by the rule of `dedupe`: the highest seq, the
+/// first arrival among equal ones.
+const STAGED: &str = "SELECT DISTINCT ON (s, pv, mid) * FROM pg_temp.metric_stage
+    ORDER BY s, pv, mid, sq DESC, ord";
+
+static MERGE_FRESH: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_ROWS} FROM ({STAGED}) t WHERE NOT late {ON_CONFLICT}"));
+static MERGE_LATE: LazyLock<String> =
+    LazyLock::new(|| upsert_late(&format!("SELECT * FROM ({STAGED}) t WHERE late")));
+
+/// One transaction storing many batches: each is streamed into the staging
+/// table by binary COPY, then all are upserted into `metric` by one statement
+/// (two with late re-sends). The rollup trigger thus sums the whole merge at
+/// once, and a larger merge shares more rollup cells between its rows: for
+/// varied traffic the trigger's cost per row fell ~4× from 8 000 to 64 000
+/// rows a statement (README, issue 16).
+pub struct Merge {
+    tx: sqlx::Transaction<'static, Postgres>,
+    staged: i64,
+    late: bool,
+    buf: Vec<u8>,
+}
+
+impl Merge {
+    pub async fn begin(pool: &PgPool) -> Result<Merge, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::query(CREATE_STAGE).execute(&mut *tx).await?;
+        Ok(Merge {
+            tx,
+            staged: 0,
+            late: false,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Rows staged so far.
+    pub fn rows(&self) -> usize {
+        self.staged as usize
+    }
+
+    /// Streams one batch into the staging table; nothing is stored before `commit`.
+    pub async fn stage(&mut self, rows: &[MetricRow]) -> Result<(), sqlx::Error> {
+        // Sent in pieces: a whole batch encoded at once (~4 MB for 8 000
+        // rows) took the collector's peak RSS over its 64 MB goal.
+        const PIECE_ROWS: usize = 500;
+        let mut copy = self.tx.copy_in_raw(COPY_STAGE).await?;
+        self.buf.clear();
+        self.buf.extend_from_slice(COPY_HEADER);
+        for piece in rows.chunks(PIECE_ROWS) {
+            self.late |= encode_copy(&mut self.buf, piece, self.staged)?;
+            self.staged += piece.len() as i64;
+            copy.send(self.buf.as_slice()).await?;
+            self.buf.clear();
+        }
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes()); // the trailer
+        copy.send(self.buf.as_slice()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+
+    /// Upserts every staged row (dedupe, then the same statements as
+    /// `insert_metrics`) and commits.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query(MERGE_FRESH.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        if self.late {
+            sqlx::query(MERGE_LATE.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await
+    }
+}
+
+/// Binary COPY's signature, flags and header extension length (none).
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// PostgreSQL's binary COPY tuples of rows in `COPY_STAGE`'s column order,
+/// numbered from `first_ord` (the header and trailer are the caller's);
+/// true when any row is a late re-send.
+fn encode_copy(buf: &mut Vec<u8>, rows: &[MetricRow], first_ord: i64) -> Result<bool, sqlx::Error> {
+    // Binary COPY counts days and microseconds from 2000-01-01 UTC.
+    const EPOCH_DAYS_FROM_CE: i32 = 730_120;
+    const EPOCH_MICROS: i64 = 946_684_800_000_000;
+    fn len(buf: &mut Vec<u8>, n: usize) -> Result<(), sqlx::Error> {
+        let n = i32::try_from(n).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        buf.extend_from_slice(&n.to_be_bytes());
+        Ok(())
+    }
+    fn text(buf: &mut Vec<u8>, v: Option<&str>) -> Result<(), sqlx::Error> {
+        match v {
+            Some(v) => {
+                len(buf, v.len())?;
+                buf.extend_from_slice(v.as_bytes());
+            }
+            None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        Ok(())
+    }
+    fn fixed<const N: usize>(buf: &mut Vec<u8>, bytes: [u8; N]) {
+        buf.extend_from_slice(&(N as i32).to_be_bytes());
+        buf.extend_from_slice(&bytes);
+    }
+    let mut any_late = false;
+    for (i, r) in rows.iter().enumerate() {
+        let (late, day) = match super::classify_day(&r.metric_id, r.received_at) {
+            PartitionDay::Late(d) => (true, d),
+            d => (false, d.day()),
+        };
+        any_late |= late;
+        let days = day.num_days_from_ce() - EPOCH_DAYS_FROM_CE;
+        buf.extend_from_slice(&24i16.to_be_bytes());
+        fixed(buf, (first_ord + i as i64).to_be_bytes());
+        fixed(buf, [u8::from(late)]);
+        fixed(buf, days.to_be_bytes());
+        text(buf, Some(&r.site))?;
+        text(buf, Some(&r.page_view_id))?;
+        text(buf, Some(&r.metric_id))?;
+        text(buf, Some(&r.name))?;
+        fixed(buf, r.value.to_be_bytes());
+        fixed(buf, r.delta.to_be_bytes());
+        text(buf, Some(&r.rating))?;
+        text(buf, Some(&r.navigation_type))?;
+        text(buf, Some(&r.url))?;
+        text(buf, Some(&r.path))?;
+        text(buf, Some(&r.route))?;
+        fixed(buf, r.sample_rate.to_be_bytes());
+        text(buf, r.release.as_deref())?;
+        text(buf, r.connection.as_deref())?;
+        text(buf, Some(&r.form_factor))?;
+        text(buf, Some(&r.browser))?;
+        text(buf, Some(&r.engine))?;
+        text(buf, r.country.as_deref())?;
+        text(buf, r.attribution.as_deref())?;
+        fixed(buf, r.seq.to_be_bytes());
+        fixed(
+            buf,
+            (r.received_at.timestamp_micros() - EPOCH_MICROS).to_be_bytes(),
+        );
+    }
+    Ok(any_late)
 }
 
 /// The rows behind `samples` and `path_samples`: one filter, two column lists.
